@@ -1,0 +1,332 @@
+"""Job configuration: command-line flags and/or Managed Flink property groups, validated early.
+
+Every setting has one flag (``--help`` lists them with defaults). The same keys may come from an
+``application_properties.json`` file (Managed Flink's format: a list of
+``{"PropertyGroupId": ..., "PropertyMap": {...}}``); keys are the flag names without the leading
+dashes (``"bootstrap-servers"``, ``"window"``), in any group except ``kafka``, whose entries are
+passed through verbatim to the Kafka clients (security settings such as ``security.protocol``,
+``sasl.mechanism``, ``sasl.jaas.config``). Flags given on the command line win over the file.
+On the service the file is ``/etc/flink/application_properties.json``; locally ``--properties``.
+
+Bad configuration fails fast with a message naming the flag; secret values are never echoed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE, Settings
+
+MANAGED_FLINK_PROPERTIES = "/etc/flink/application_properties.json"
+KAFKA_GROUP = "kafka"
+FILE_NAMES = {QUEUE: "queue_metrics.jsonl", AGENT: "agent_metrics.jsonl",
+              CONTACT: "contacts.jsonl", DEADLETTER: "deadletter.jsonl"}
+SECRET_HINTS = ("password", "secret", "jaas", "token", "key")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the offending flag."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, None: 1000, "m": 60_000, "min": 60_000, "h": 3_600_000,
+            "d": 86_400_000}
+
+
+def parse_duration_ms(text: str, flag: str) -> int:
+    """'60s', '15m', '24h', '7d', '500ms' or a bare number of seconds -> milliseconds."""
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ConfigError(f"{flag}: expected a duration like 60s, 15m, 24h or 500ms, got {text!r}")
+    ms = int(round(float(m.group(1)) * _UNIT_MS[m.group(2)]))
+    return ms
+
+
+def parse_thresholds(text: str, flag: str = "--thresholds") -> tuple[int, ...]:
+    try:
+        values = tuple(sorted({int(v) for v in str(text).split(",") if v.strip()}))
+    except ValueError:
+        raise ConfigError(f"{flag}: expected comma-separated whole seconds, got {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise ConfigError(f"{flag}: expected positive whole seconds, got {text!r}")
+    return values
+
+
+@dataclass
+class JobConfig:
+    source: str = "files"
+    sink: str = "files"
+    contact_events: Optional[str] = None  # file paths (file mode)
+    ctrs: Optional[str] = None
+    agent_events: Optional[str] = None
+    output: Optional[str] = None
+    bootstrap_servers: Optional[str] = None
+    topics_in: dict = field(default_factory=dict)  # stream -> topic
+    group_id: str = "connect-metrics"
+    starting_offsets: str = "earliest"
+    bounded: bool = False
+    idleness_ms: int = 30_000
+    parallelism: int = 1
+    execution_mode: str = "thread"
+    checkpoint_interval_ms: int = 10_000
+    checkpoint_timeout_ms: int = 120_000
+    min_pause_ms: int = 2_000
+    unaligned_checkpoints: bool = False
+    state_backend: str = "hashmap"
+    checkpoint_dir: Optional[str] = None
+    restart_attempts: int = 10
+    restart_delay_ms: int = 1_000
+    transaction_timeout_ms: int = 900_000
+    transactional_id_prefix: str = "connect-metrics"
+    create_topics: bool = True
+    jar: Optional[str] = None
+    kafka_properties: dict = field(default_factory=dict)
+    job_name: str = "connect-metrics"
+    settings: Settings = field(default_factory=Settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m jobs.connect_metrics",
+        description="Amazon Connect contact events, CTRs and agent events -> exactly-once, "
+                    "event-time queue and agent metrics (PyFlink).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Example (file mode): python -m jobs.connect_metrics --source files "
+               "--contact-events ce.jsonl --ctrs ctrs.jsonl --agent-events ae.jsonl "
+               "--sink files --output out/ --window 60s",
+    )
+    g = p.add_argument_group("sources and sinks")
+    g.add_argument("--source", choices=("files", "kafka"), default=None,
+                   help="where the three feeds come from (default: files)")
+    g.add_argument("--sink", choices=("files", "kafka"), default=None,
+                   help="where the outputs go (default: same as --source)")
+    g.add_argument("--contact-events", metavar="FILE", help="contact events, JSON Lines (file mode)")
+    g.add_argument("--ctrs", metavar="FILE", help="contact trace records, JSON Lines (file mode)")
+    g.add_argument("--agent-events", metavar="FILE", help="agent events, JSON Lines (file mode)")
+    g.add_argument("--output", metavar="DIR",
+                   help="output folder (file sink): queue_metrics.jsonl, agent_metrics.jsonl, "
+                        "contacts.jsonl, deadletter.jsonl")
+    g.add_argument("--properties", metavar="FILE",
+                   help="application_properties.json (Managed Flink property groups); "
+                        f"{MANAGED_FLINK_PROPERTIES} is read automatically when it exists")
+    k = p.add_argument_group("kafka")
+    k.add_argument("--bootstrap-servers", metavar="HOST:PORT", help="Kafka bootstrap servers")
+    k.add_argument("--contact-events-topic", default="connect.contact-events")
+    k.add_argument("--ctrs-topic", default="connect.ctrs")
+    k.add_argument("--agent-events-topic", default="connect.agent-events")
+    k.add_argument("--queue-metrics-topic", default="connect.metrics.queue")
+    k.add_argument("--agent-metrics-topic", default="connect.metrics.agent")
+    k.add_argument("--contacts-topic", default="connect.contacts")
+    k.add_argument("--deadletter-topic", default="connect.deadletter")
+    k.add_argument("--group-id", default="connect-metrics", help="consumer group id")
+    k.add_argument("--starting-offsets", choices=("earliest", "latest", "committed"),
+                   default="earliest", help="where to start reading when there is no checkpoint")
+    k.add_argument("--bounded", action="store_true",
+                   help="stop at the offsets that are latest when the job starts (replays, tests)")
+    k.add_argument("--idleness", default="30s",
+                   help="a Kafka source partition without records for this long stops holding "
+                        "back the watermark")
+    k.add_argument("--transactional-id-prefix", default="connect-metrics",
+                   help="prefix of the exactly-once sink's Kafka transactional ids")
+    k.add_argument("--transaction-timeout", default="15m",
+                   help="Kafka transaction timeout (must exceed the checkpoint interval + timeout)")
+    k.add_argument("--no-create-topics", action="store_true",
+                   help="do not create missing output topics at start-up")
+    k.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra Kafka client property (repeatable), e.g. security.protocol=SSL")
+    s = p.add_argument_group("processing")
+    s.add_argument("--window", default="60s", help="tumbling window size")
+    s.add_argument("--out-of-orderness", default="60s", help="bounded out-of-orderness per stream")
+    s.add_argument("--allowed-lateness", default="15m",
+                   help="late data within this re-emits a window with revision+1; later data "
+                        "goes to the dead-letter output with error 'late'")
+    s.add_argument("--thresholds", default="15,20,30,60,90,120",
+                   help="service-level / answered-in-X thresholds, whole seconds")
+    s.add_argument("--contact-retention", default="24h",
+                   help="contact state is cleared this long after the contact's last event")
+    s.add_argument("--dedupe-retention", default="7d",
+                   help="a CTR fingerprint is kept this long to dedupe very late copies")
+    s.add_argument("--agent-timeout", default="240s",
+                   help="an agent without events for this long counts as offline")
+    r = p.add_argument_group("runtime")
+    r.add_argument("--parallelism", type=int, default=1)
+    r.add_argument("--execution-mode", choices=("thread", "process"), default="thread",
+                   help="PyFlink Python execution mode (thread is ~10x faster here)")
+    r.add_argument("--checkpoint-interval", default="10s")
+    r.add_argument("--checkpoint-timeout", default="2m")
+    r.add_argument("--min-pause", default="2s", help="minimum pause between checkpoints")
+    r.add_argument("--unaligned-checkpoints", action="store_true",
+                   help="unaligned checkpoints (helps under backpressure)")
+    r.add_argument("--state-backend", choices=("hashmap", "rocksdb"), default="hashmap")
+    r.add_argument("--checkpoint-dir", metavar="URI", help="e.g. file:///tmp/ckpt or s3://...")
+    r.add_argument("--restart-attempts", type=int, default=10,
+                   help="exponential-delay restart strategy: attempts before the job fails")
+    r.add_argument("--restart-delay", default="1s", help="initial restart backoff")
+    r.add_argument("--jar", metavar="FILE",
+                   help="the shaded dependencies jar (default: lib/connect-metrics-deps.jar)")
+    r.add_argument("--job-name", default="connect-metrics")
+    return p
+
+
+def load_properties(path: Optional[str]) -> tuple[dict, dict]:
+    """(job keys, kafka passthrough) from an application_properties.json, or empty dicts."""
+    if path is None:
+        path = MANAGED_FLINK_PROPERTIES if os.path.exists(MANAGED_FLINK_PROPERTIES) else None
+    if path is None:
+        return {}, {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            groups = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"--properties: cannot read {path}: {e}") from None
+    if isinstance(groups, dict):  # also accept {"GroupId": {...}}
+        groups = [{"PropertyGroupId": k, "PropertyMap": v} for k, v in groups.items()]
+    if not isinstance(groups, list):
+        raise ConfigError(f"--properties: {path} must hold a list of property groups")
+    job, kafka = {}, {}
+    for group in groups:
+        if not isinstance(group, dict) or not isinstance(group.get("PropertyMap"), dict):
+            raise ConfigError(f"--properties: {path}: each group needs a PropertyMap object")
+        target = kafka if group.get("PropertyGroupId") == KAFKA_GROUP else job
+        target.update({str(k): str(v) for k, v in group["PropertyMap"].items()})
+    return job, kafka
+
+
+def _redact(key: str, value: str) -> str:
+    return "***" if any(h in key.lower() for h in SECRET_HINTS) else value
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> JobConfig:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    file_props, kafka_props = load_properties(args.properties)
+    known = {a.dest: a for a in parser._actions if a.option_strings}
+    explicit = _explicit_dests(parser, argv)
+    for key, value in file_props.items():
+        dest = key.replace("-", "_").replace(".", "_")
+        if dest not in known:
+            raise ConfigError(f"--properties: unknown key {key!r} (use the flag names, e.g. "
+                              f"'bootstrap-servers')")
+        if dest in explicit:
+            continue
+        action = known[dest]
+        if isinstance(action, argparse._StoreTrueAction):
+            setattr(args, dest, value.strip().lower() in ("1", "true", "yes"))
+        elif action.type is int:
+            try:
+                setattr(args, dest, int(value))
+            except ValueError:
+                raise ConfigError(f"--{key}: expected an integer, got {value!r}") from None
+        else:
+            if action.choices and value not in action.choices:
+                raise ConfigError(f"--{key}: expected one of {sorted(action.choices)}, "
+                                  f"got {value!r}")
+            setattr(args, dest, value)
+    for item in args.kafka_property:
+        k_, sep, v_ = item.partition("=")
+        if not sep or not k_.strip():
+            raise ConfigError(f"--kafka-property: expected KEY=VALUE, got {_redact(item, item)!r}")
+        kafka_props[k_.strip()] = v_
+    return _to_config(args, kafka_props)
+
+
+def _explicit_dests(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> set:
+    import sys
+
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    dests = set()
+    for action in parser._actions:
+        for opt in action.option_strings:
+            if any(t == opt or t.startswith(opt + "=") for t in tokens):
+                dests.add(action.dest)
+    return dests
+
+
+def _to_config(args: argparse.Namespace, kafka_props: dict) -> JobConfig:
+    source = args.source or "files"
+    sink = args.sink or source
+    window_ms = parse_duration_ms(args.window, "--window")
+    if window_ms < 1000 or window_ms % 1000:
+        raise ConfigError(f"--window: must be whole seconds >= 1s, got {args.window!r}")
+    settings = Settings(
+        window_ms=window_ms,
+        out_of_orderness_ms=parse_duration_ms(args.out_of_orderness, "--out-of-orderness"),
+        allowed_lateness_ms=parse_duration_ms(args.allowed_lateness, "--allowed-lateness"),
+        thresholds=parse_thresholds(args.thresholds),
+        contact_retention_ms=parse_duration_ms(args.contact_retention, "--contact-retention"),
+        dedupe_retention_ms=parse_duration_ms(args.dedupe_retention, "--dedupe-retention"),
+        agent_timeout_ms=parse_duration_ms(args.agent_timeout, "--agent-timeout"),
+        outputs={QUEUE: args.queue_metrics_topic, AGENT: args.agent_metrics_topic,
+                 CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic},
+    )
+    if settings.dedupe_retention_ms < settings.contact_retention_ms:
+        raise ConfigError("--dedupe-retention: must be >= --contact-retention")
+    if settings.agent_timeout_ms <= 0:
+        raise ConfigError("--agent-timeout: must be > 0")
+    cfg = JobConfig(
+        source=source, sink=sink,
+        contact_events=args.contact_events, ctrs=args.ctrs, agent_events=args.agent_events,
+        output=args.output, bootstrap_servers=args.bootstrap_servers,
+        topics_in={"contact_events": args.contact_events_topic, "ctrs": args.ctrs_topic,
+                   "agent_events": args.agent_events_topic},
+        group_id=args.group_id, starting_offsets=args.starting_offsets, bounded=args.bounded,
+        idleness_ms=parse_duration_ms(args.idleness, "--idleness"),
+        parallelism=args.parallelism, execution_mode=args.execution_mode,
+        checkpoint_interval_ms=parse_duration_ms(args.checkpoint_interval,
+                                                 "--checkpoint-interval"),
+        checkpoint_timeout_ms=parse_duration_ms(args.checkpoint_timeout, "--checkpoint-timeout"),
+        min_pause_ms=parse_duration_ms(args.min_pause, "--min-pause"),
+        unaligned_checkpoints=args.unaligned_checkpoints,
+        state_backend=args.state_backend, checkpoint_dir=args.checkpoint_dir,
+        restart_attempts=args.restart_attempts,
+        restart_delay_ms=parse_duration_ms(args.restart_delay, "--restart-delay"),
+        transaction_timeout_ms=parse_duration_ms(args.transaction_timeout,
+                                                 "--transaction-timeout"),
+        transactional_id_prefix=args.transactional_id_prefix,
+        create_topics=not args.no_create_topics, jar=args.jar,
+        kafka_properties=kafka_props, job_name=args.job_name, settings=settings,
+    )
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: JobConfig) -> None:
+    if cfg.parallelism < 1:
+        raise ConfigError("--parallelism: must be >= 1")
+    if cfg.source == "files":
+        given = [cfg.contact_events, cfg.ctrs, cfg.agent_events]
+        if not any(given):
+            raise ConfigError("--source files: give at least one of --contact-events, --ctrs, "
+                              "--agent-events")
+        for flag, path in (("--contact-events", cfg.contact_events), ("--ctrs", cfg.ctrs),
+                           ("--agent-events", cfg.agent_events)):
+            if path and not os.path.isfile(path):
+                raise ConfigError(f"{flag}: no such file: {path}")
+    if cfg.sink == "files" and not cfg.output:
+        raise ConfigError("--sink files: --output DIR is required")
+    if "kafka" in (cfg.source, cfg.sink) and not cfg.bootstrap_servers:
+        raise ConfigError(f"--source/--sink kafka: --bootstrap-servers is required")
+    if cfg.sink == "kafka":
+        if cfg.transaction_timeout_ms <= cfg.checkpoint_interval_ms + cfg.checkpoint_timeout_ms:
+            raise ConfigError("--transaction-timeout: must exceed --checkpoint-interval + "
+                              "--checkpoint-timeout, or transactions abort before they commit")
+        if cfg.checkpoint_interval_ms <= 0:
+            raise ConfigError("--checkpoint-interval: the exactly-once Kafka sink commits on "
+                              "checkpoints; it must be > 0")
+    if cfg.jar and not os.path.isfile(cfg.jar):
+        raise ConfigError(f"--jar: no such file: {cfg.jar}")
+
+
+def describe(cfg: JobConfig) -> str:
+    """A one-paragraph summary for the log, with secrets redacted."""
+    s = cfg.settings
+    kafka = {k: _redact(k, v) for k, v in cfg.kafka_properties.items()}
+    return (f"source={cfg.source} sink={cfg.sink} window={s.window_ms}ms "
+            f"out_of_orderness={s.out_of_orderness_ms}ms lateness={s.allowed_lateness_ms}ms "
+            f"thresholds={list(s.thresholds)} parallelism={cfg.parallelism} "
+            f"mode={cfg.execution_mode} kafka_properties={kafka}")

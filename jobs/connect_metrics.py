@@ -1,0 +1,201 @@
+"""Entry point: ``python -m jobs.connect_metrics --help``.
+
+Builds the execution environment (thread mode, checkpointing, restart strategy), the sources
+(JSON Lines files or Kafka topics), the pipeline (``jobs.pipeline``) and the sink (one JSON Lines
+file per output, or one exactly-once transactional Kafka sink), then runs the job. The same file is
+the Managed Flink entry point (``kinesis.analytics.flink.run.options: python``) and the script
+given to ``flink run -py`` on a standalone cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import site
+import sys
+import time
+from typing import Optional, Sequence
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # `flink run -py jobs/connect_metrics.py` starts with jobs/ on the path
+    sys.path.insert(0, ROOT)
+
+from jobs.config import FILE_NAMES, ConfigError, JobConfig, describe, parse_args  # noqa: E402
+
+LOG = logging.getLogger("connect_metrics")
+DEFAULT_JAR = os.path.join(ROOT, "lib", "connect-metrics-deps.jar")
+
+
+def prepare_python_path() -> None:
+    """Make the job's modules and this interpreter's packages importable in thread mode.
+
+    In thread mode Python runs embedded in the JVM (pemja); that interpreter starts from the base
+    installation, not this virtualenv, so it would not find pyflink or our packages. PYTHONPATH is
+    inherited by the JVM that PyFlink launches.
+    """
+    paths = [ROOT] + [p for p in site.getsitepackages() if os.path.isdir(p)]
+    current = os.environ.get("PYTHONPATH", "")
+    merged = paths + [p for p in current.split(os.pathsep) if p and p not in paths]
+    os.environ["PYTHONPATH"] = os.pathsep.join(merged)
+
+
+def create_environment(cfg: JobConfig, jars: Sequence[str] = ()):
+    from pyflink.common import Configuration
+    from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
+
+    conf = Configuration()
+    conf.set_string("python.execution-mode", cfg.execution_mode)
+    conf.set_string("python.executable", sys.executable)
+    conf.set_string("python.client.executable", sys.executable)
+    conf.set_string("restart-strategy.type", "exponential-delay")
+    conf.set_string("restart-strategy.exponential-delay.initial-backoff",
+                    f"{cfg.restart_delay_ms} ms")
+    conf.set_string("restart-strategy.exponential-delay.max-backoff", "60 s")
+    conf.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff",
+                    str(cfg.restart_attempts))
+    conf.set_string("state.backend.type", cfg.state_backend)
+    if cfg.checkpoint_dir:
+        conf.set_string("execution.checkpointing.dir", cfg.checkpoint_dir)
+    if jars:
+        conf.set_string("pipeline.jars", ";".join(f"file://{os.path.abspath(j)}" for j in jars))
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.set_parallelism(cfg.parallelism)
+    if cfg.sink == "kafka" or cfg.source == "kafka":
+        env.enable_checkpointing(cfg.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
+        ck = env.get_checkpoint_config()
+        ck.set_checkpoint_timeout(cfg.checkpoint_timeout_ms)
+        ck.set_min_pause_between_checkpoints(cfg.min_pause_ms)
+        if cfg.unaligned_checkpoints:
+            ck.enable_unaligned_checkpoints()
+    return env
+
+
+def file_source(env, path: str, name: str):
+    from pyflink.common import WatermarkStrategy
+    from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
+
+    src = FileSource.for_record_stream_format(StreamFormat.text_line_format(),
+                                              os.path.abspath(path)).build()
+    return env.from_source(src, WatermarkStrategy.no_watermarks(), f"file {name}")
+
+
+def kafka_source(env, cfg: JobConfig, topic: str, name: str):
+    from pyflink.common import WatermarkStrategy
+    from pyflink.common.serialization import DeserializationSchema
+    from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    offsets = {"earliest": KafkaOffsetsInitializer.earliest(),
+               "latest": KafkaOffsetsInitializer.latest(),
+               "committed": KafkaOffsetsInitializer.committed_offsets()}[cfg.starting_offsets]
+    builder = (KafkaSource.builder()
+               .set_bootstrap_servers(cfg.bootstrap_servers)
+               .set_topics(topic)
+               .set_group_id(cfg.group_id)
+               .set_starting_offsets(offsets)
+               .set_value_only_deserializer(DeserializationSchema(
+                   jvm.io.connectmetrics.flink.NullSafeStringDeserializationSchema())))
+    if cfg.bounded:
+        builder = builder.set_bounded(KafkaOffsetsInitializer.latest())
+    for key, value in cfg.kafka_properties.items():
+        builder = builder.set_property(key, value)
+    return env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka {name}")
+
+
+def kafka_sink(cfg: JobConfig):
+    from pyflink.datastream.connectors.base import DeliveryGuarantee
+    from pyflink.datastream.connectors.kafka import KafkaSink
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    builder = (KafkaSink.builder()
+               .set_bootstrap_servers(cfg.bootstrap_servers)
+               .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
+               .set_transactional_id_prefix(cfg.transactional_id_prefix)
+               .set_property("transaction.timeout.ms", str(cfg.transaction_timeout_ms)))
+    for key, value in cfg.kafka_properties.items():
+        builder = builder.set_property(key, value)
+    # Our serializer writes Row(topic, key, value); PyFlink's set_record_serializer expects its
+    # own builder's class, so the Java builder gets it directly.
+    builder._j_builder.setRecordSerializer(
+        jvm.io.connectmetrics.flink.TopicKeyValueSerializationSchema())
+    return builder.build()
+
+
+def attach_file_sink(rows, cfg: JobConfig) -> None:
+    from pyflink.common import Types
+    from pyflink.datastream.connectors import Sink
+    from pyflink.java_gateway import get_gateway
+
+    from udfs.flink_outputs import JsonLinesWriter
+
+    files = {cfg.settings.outputs[kind]: name for kind, name in FILE_NAMES.items()}
+    written = (rows.map(JsonLinesWriter(os.path.abspath(cfg.output), files),
+                        output_type=Types.INT())
+               .set_parallelism(1).name("write json lines"))
+    discard = get_gateway().jvm.org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink()
+    written.sink_to(Sink(discard)).set_parallelism(1).name("done")
+
+
+def build_job(cfg: JobConfig):
+    """The environment with the whole job attached (not yet executed)."""
+    from jobs.pipeline import build_pipeline
+
+    jars = []
+    if "kafka" in (cfg.source, cfg.sink):
+        jar = cfg.jar or DEFAULT_JAR
+        if not os.path.isfile(jar):
+            raise ConfigError(f"--jar: {jar} not found; run `make setup` (tools/setup.sh) first")
+        jars.append(jar)
+    env = create_environment(cfg, jars)
+    if cfg.source == "files":
+        inputs = {name: file_source(env, path, name) if path else None
+                  for name, path in (("contact_events", cfg.contact_events), ("ctrs", cfg.ctrs),
+                                     ("agent_events", cfg.agent_events))}
+        idleness = None
+    else:
+        inputs = {name: kafka_source(env, cfg, topic, name)
+                  for name, topic in cfg.topics_in.items()}
+        idleness = cfg.idleness_ms
+    rows = build_pipeline(env, cfg.settings, inputs["contact_events"], inputs["ctrs"],
+                          inputs["agent_events"], idleness_ms=idleness)
+    if cfg.sink == "files":
+        os.makedirs(cfg.output, exist_ok=True)
+        attach_file_sink(rows, cfg)
+    else:
+        if cfg.create_topics:
+            from jobs.topics import ensure_output_topics
+            ensure_output_topics(cfg)
+        rows.sink_to(kafka_sink(cfg)).name("kafka exactly-once")
+    return env
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        cfg = parse_args(argv)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    prepare_python_path()
+    LOG.info("starting: %s", describe(cfg))
+    try:
+        env = build_job(cfg)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    started = time.time()
+    env.execute(cfg.job_name)
+    LOG.info("finished in %.1f s", time.time() - started)
+    if cfg.sink == "files":
+        for name in FILE_NAMES.values():
+            path = os.path.join(cfg.output, name)
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    LOG.info("%s: %d records", path, sum(1 for _ in f))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

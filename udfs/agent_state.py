@@ -1,0 +1,174 @@
+"""Per-agent state: status timeline, configuration history, handled contacts, window emission.
+
+Why one state per agent: agent time metrics, the missed-contact count, the agent's handled CTRs and
+the enrichment of contact facts all need the same timeline of the agent's snapshots, so the operator
+keyed by agent ARN owns all of it (one shuffle, one state read per record).
+
+- Every distinct event (dedupe by EventId) becomes a *point* (event time, category flags) in a
+  time-ordered list; arrival order does not matter within the allowed lateness, because a window's
+  numbers are recomputed from the points when it is emitted (see ``udfs.agent_intervals``).
+- The configuration (username, routing profile, hierarchy) is kept as a history of changes, so a
+  contact fact is enriched with the snapshot valid when the contact reached the agent, not the latest.
+- A window is emitted when the watermark passes its end, and re-emitted with ``revision`` + 1 when a
+  late event or CTR changes its numbers; nothing is emitted when nothing changed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from udfs.agent_intervals import agent_time_fields, newly_missed, state_flags, window_times
+from udfs.contact_metrics import CtrContribution, ctr_contribution, handled_fields
+from udfs.digest import digest
+from udfs.records import AgentConfig, AgentEvent, ContactRecord
+from udfs.windows import window_start
+
+LOGOUT = "LOGOUT"
+
+
+@dataclass
+class AgentState:
+    points: list = field(default_factory=list)  # [(event_ms, flags)] in time order
+    event_ids: dict = field(default_factory=dict)  # EventId -> event_ms (dedupe)
+    configs: list = field(default_factory=list)  # [(valid_from_ms, AgentConfig)] changes only
+    missed_first: dict = field(default_factory=dict)  # contact_id -> first MISSED/REJECTED ms
+    ctrs: dict = field(default_factory=dict)  # window_start -> {contact_id: CTR entry}
+    emitted: dict = field(default_factory=dict)  # window_start -> (revision, digest)
+    pending: list = field(default_factory=list)  # facts waiting for the join: [(join_ms, fact)]
+
+
+
+def insert_event(state: AgentState, ev: AgentEvent) -> bool:
+    """Add one agent event to the timeline; False if it is a duplicate (same EventId)."""
+    if ev.event_id in state.event_ids:
+        return False
+    state.event_ids[ev.event_id] = ev.event_ms
+    flags = 0 if ev.event_type == LOGOUT else state_flags(
+        ev.status, [c.state for c in ev.contacts])
+    bisect.insort_right(state.points, (ev.event_ms, flags), key=_first)
+    if ev.config is not None and config_at(state, ev.event_ms) != ev.config:
+        bisect.insort_right(state.configs, (ev.event_ms, ev.config), key=_first)
+    for cid in newly_missed((), ev.contacts):
+        first = state.missed_first.get(cid)
+        if first is None or ev.event_ms < first:
+            state.missed_first[cid] = ev.event_ms
+    return True
+
+
+def _first(item: tuple) -> int:
+    return item[0]
+
+
+def config_at(state: AgentState, ms: int) -> Optional[AgentConfig]:
+    """The configuration in effect at ``ms`` (from the latest event at or before it)."""
+    i = bisect.bisect_right(state.configs, ms, key=_first)
+    return state.configs[i - 1][1] if i else None
+
+
+def ctr_entry(rec: ContactRecord) -> tuple[CtrContribution, Optional[str], Optional[str], object]:
+    return (ctr_contribution(rec), rec.agent_username, rec.agent_routing_profile,
+            rec.agent_hierarchy)
+
+
+def put_ctr(state: AgentState, rec: ContactRecord, window_ms: int) -> Optional[int]:
+    """Record a handled CTR of this agent; returns its window start (None if not handled)."""
+    if rec.connected_to_agent_ms is None:
+        return None
+    ws = window_start(rec.event_ms, window_ms)
+    state.ctrs.setdefault(ws, {})[rec.contact_id] = ctr_entry(rec)
+    return ws
+
+
+def retract_ctr(state: AgentState, contact_id: str, ts_ms: int, window_ms: int) -> int:
+    ws = window_start(ts_ms, window_ms)
+    entries = state.ctrs.get(ws)
+    if entries is not None:
+        entries.pop(contact_id, None)
+        if not entries:
+            del state.ctrs[ws]
+    return ws
+
+
+def enrichment(state: AgentState, rec: ContactRecord) -> tuple:
+    """(username, routing profile name, hierarchy) valid when the contact reached the agent."""
+    at = rec.connected_to_agent_ms if rec.connected_to_agent_ms is not None else rec.event_ms
+    cfg = config_at(state, at)
+    if cfg is None:
+        return rec.agent_username, rec.agent_routing_profile, rec.agent_hierarchy
+    return cfg.username, cfg.routing_profile_name, cfg.hierarchy
+
+
+def join_time(rec: ContactRecord) -> int:
+    return rec.connected_to_agent_ms if rec.connected_to_agent_ms is not None else rec.event_ms
+
+
+def window_parts(state: AgentState, ws: int, window_ms: int, timeout_ms: int) -> tuple:
+    """(time fields, agent_non_response, handled fields, username, routing profile, hierarchy)."""
+    we = ws + window_ms
+    pts = state.points
+    lo = max(bisect.bisect_right(pts, ws, key=_first) - 1, 0)
+    hi = bisect.bisect_left(pts, we, key=_first)
+    times = agent_time_fields(window_times(pts[lo:hi], ws, we, timeout_ms))
+    non_response = sum(1 for ms in state.missed_first.values() if ws <= ms < we)
+    entries = state.ctrs.get(ws, {})
+    handled = handled_fields(e[0] for e in entries.values())
+    cfg = config_at(state, we - 1)
+    if cfg is not None:
+        names = (cfg.username, cfg.routing_profile_name, cfg.hierarchy)
+    elif entries:
+        first = entries[min(entries)]
+        names = (first[1], first[2], first[3])
+    else:
+        names = (None, None, None)
+    return times, non_response, handled, names
+
+
+def next_emission(state: AgentState, ws: int, window_ms: int,
+                  timeout_ms: int) -> Optional[tuple]:
+    """(revision, time fields, non_response, handled, names) when the window must be emitted."""
+    times, non_response, handled, names = window_parts(state, ws, window_ms, timeout_ms)
+    previous = state.emitted.get(ws)
+    if previous is None and not (times["online_time"] > 0 or handled["contacts_handled"] > 0):
+        return None
+    fingerprint = digest([times, non_response, handled, names])
+    if previous is not None and previous[1] == fingerprint:
+        return None
+    revision = (previous[0] if previous else 0) + 1
+    state.emitted[ws] = (revision, fingerprint)
+    return revision, times, non_response, handled, names
+
+
+def windows_touched(ts_ms: int, window_ms: int, timeout_ms: int) -> Iterable[int]:
+    """Window starts whose numbers an event at ``ts_ms`` can change (its state lasts <= timeout)."""
+    return range(window_start(ts_ms, window_ms), ts_ms + timeout_ms + 1, window_ms)
+
+
+def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
+          window_keep_from: int) -> None:
+    """Forget what no future window, join or dedupe can need.
+
+    ``keep_from_ms``: oldest time a still-open (or late-acceptable) window can look at; the last
+    point before it is kept because its state may still hold then. ``window_keep_from``: windows
+    starting before it are past their allowed lateness.
+    """
+    pts = state.points
+    i = bisect.bisect_left(pts, keep_from_ms, key=_first)
+    if i > 1:
+        del pts[: i - 1]
+        horizon = pts[0][0]
+        state.event_ids = {k: v for k, v in state.event_ids.items() if v >= horizon}
+    cfgs = state.configs
+    j = bisect.bisect_left(cfgs, config_keep_from_ms, key=_first)
+    if j > 1:
+        del cfgs[: j - 1]
+    state.missed_first = {k: v for k, v in state.missed_first.items() if v >= config_keep_from_ms}
+    for ws in [w for w in state.ctrs if w < window_keep_from]:
+        del state.ctrs[ws]
+    for ws in [w for w in state.emitted if w < window_keep_from]:
+        del state.emitted[ws]
+
+
+def is_empty(state: AgentState) -> bool:
+    return not (state.points or state.ctrs or state.pending or state.emitted)

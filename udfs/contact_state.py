@@ -1,0 +1,182 @@
+"""Per-contact dedupe and lifecycle: the decisions of the operator keyed by ContactId.
+
+Why here and not in the Flink function: these rules decide whether a contact segment counts once,
+so they are plain Python with exhaustive unit tests. The Flink wrapper only loads the state, calls
+one of the ``on_*`` functions, emits what it returns and stores the state back.
+
+Rules (SPEC §2-3):
+- CTRs arrive at least once. A copy whose ``LastUpdateTimestamp`` is not greater than the last
+  accepted one is a duplicate and changes nothing. A newer copy is accepted; it emits a new contact
+  fact revision only when a field of the fact changed.
+- Every accepted fact is a *contribution*: the queue window of (queue, channel, window of its event
+  time) and the agent who handled it. When a revision moves the contribution (another window, queue
+  or agent), the old target gets a retraction, so each segment counts exactly once.
+- Contact events give early signals (QUEUED, CONNECTED_TO_AGENT), each counted once per contact:
+  the earliest event of the type wins; a still earlier one arriving later moves the signal.
+- State is cleared ``retention`` after the contact's last event time (24 h after disconnect by
+  default); only the CTR fingerprint survives, until ``dedupe_retention`` (7 days by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple, Optional, Union
+
+from udfs.records import ContactEvent, ContactRecord
+from udfs.windows import window_start
+
+QUEUED = "QUEUED"
+CONNECTED_TO_AGENT = "CONNECTED_TO_AGENT"
+SIGNAL_TYPES = (QUEUED, CONNECTED_TO_AGENT)
+
+
+class Signal(NamedTuple):
+    """An early signal placed in a queue window: (queue, channel) at ``ts_ms``."""
+
+    kind: str  # QUEUED / CONNECTED_TO_AGENT
+    queue_arn: str
+    channel: Optional[str]
+    ts_ms: int
+
+
+class QueuePut(NamedTuple):
+    """Upsert (``record`` set) or retract (``record`` None) a contact's CTR in a queue window."""
+
+    queue_arn: str
+    channel: Optional[str]
+    ts_ms: int  # event time of the CTR (its window is derived downstream)
+    contact_id: str
+    record: Optional[ContactRecord]
+
+
+class SignalPut(NamedTuple):
+    """Add (``add`` True) or retract an early signal of one contact in a queue window."""
+
+    signal: Signal
+    contact_id: str
+    add: bool
+
+
+class AgentPut(NamedTuple):
+    """Send a contact fact revision to the agent side (enrichment, agent metrics, fact output).
+
+    ``record`` None retracts the contact from ``agent_arn`` (the fact moved to another agent).
+    ``agent_arn`` is "" for facts without an agent: they are only enriched-less output.
+    """
+
+    agent_arn: str
+    contact_id: str
+    ts_ms: int
+    revision: int
+    record: Optional[ContactRecord]
+
+
+Output = Union[QueuePut, SignalPut, AgentPut]
+
+
+@dataclass
+class ContactState:
+    """Everything kept per ContactId (small: one record and two signals)."""
+
+    fingerprint: Optional[int] = None  # LastUpdateTimestamp of the last accepted CTR copy
+    fact: Optional[ContactRecord] = None
+    revision: int = 0
+    signals: dict = field(default_factory=dict)  # kind -> Signal
+    last_event_ms: int = 0  # latest event time seen for this contact (drives cleanup)
+    cleared: bool = False  # True once only the fingerprint is kept
+
+
+def _fact_changed(old: Optional[ContactRecord], new: ContactRecord) -> bool:
+    """Whether a newer CTR copy changes anything the fact carries (all fields but the copy time)."""
+    if old is None:
+        return True
+    return old._replace(last_update_ms=0) != new._replace(last_update_ms=0)
+
+
+def _queue_target(rec: Optional[ContactRecord], window_ms: int) -> Optional[tuple]:
+    if rec is None or not rec.queue_arn:
+        return None
+    return (rec.queue_arn, rec.channel, window_start(rec.event_ms, window_ms))
+
+
+def _agent_target(rec: Optional[ContactRecord], window_ms: int) -> tuple:
+    if rec is None:
+        return ("", None)
+    return (rec.agent_arn or "", window_start(rec.event_ms, window_ms))
+
+
+def is_duplicate(state: ContactState, rec: ContactRecord) -> bool:
+    """An equal or older copy than the last accepted one changes nothing (SPEC §2)."""
+    return state.fingerprint is not None and rec.last_update_ms <= state.fingerprint
+
+
+def on_ctr(state: ContactState, rec: ContactRecord, window_ms: int) -> tuple[str, list[Output]]:
+    """Apply one CTR copy. Returns (outcome, outputs); outcome is 'duplicate' | 'unchanged' | 'fact'.
+
+    The caller has already checked lateness (a late copy must not reach this function).
+    """
+    if is_duplicate(state, rec):
+        return "duplicate", []
+    state.fingerprint = rec.last_update_ms
+    state.last_event_ms = max(state.last_event_ms, rec.event_ms)
+    old = state.fact
+    if state.cleared or not _fact_changed(old, rec):
+        # After cleanup the fact is gone: a newer copy this old is late and never gets here, but if
+        # a retention shorter than the lateness is configured we still must not double count.
+        if not state.cleared:
+            state.fact = rec
+        return "unchanged", []
+    state.fact = rec
+    state.revision += 1
+    out: list[Output] = []
+    old_q, new_q = _queue_target(old, window_ms), _queue_target(rec, window_ms)
+    if old_q is not None and old_q != new_q:
+        out.append(QueuePut(old_q[0], old_q[1], old.event_ms, rec.contact_id, None))
+    if new_q is not None:
+        out.append(QueuePut(new_q[0], new_q[1], rec.event_ms, rec.contact_id, rec))
+    old_a, new_a = _agent_target(old, window_ms), _agent_target(rec, window_ms)
+    if old is not None and old_a != new_a and old_a[0]:
+        out.append(AgentPut(old_a[0], rec.contact_id, old.event_ms, state.revision, None))
+    out.append(AgentPut(new_a[0], rec.contact_id, rec.event_ms, state.revision, rec))
+    return "fact", out
+
+
+def signal_of(ev: ContactEvent) -> Optional[Signal]:
+    """The early signal an event carries, if it is QUEUED/CONNECTED_TO_AGENT with a queue."""
+    if ev.event_type not in SIGNAL_TYPES or not ev.queue_arn:
+        return None
+    return Signal(ev.event_type, ev.queue_arn, ev.channel, ev.event_ms)
+
+
+def on_contact_event(state: ContactState, ev: ContactEvent) -> list[Output]:
+    """Apply one contact event: at most one early signal per type and contact (the earliest)."""
+    state.last_event_ms = max(state.last_event_ms, ev.event_ms)
+    sig = signal_of(ev)
+    if sig is None or state.cleared:
+        return []
+    old = state.signals.get(sig.kind)
+    if old is not None and old.ts_ms <= sig.ts_ms:
+        return []
+    state.signals[sig.kind] = sig
+    out: list[Output] = []
+    if old is not None:
+        out.append(SignalPut(old, ev.contact_id, False))
+    out.append(SignalPut(sig, ev.contact_id, True))
+    return out
+
+
+def cleanup_times(state: ContactState, retention_ms: int, dedupe_retention_ms: int) -> tuple:
+    """(clear full state at, forget fingerprint at) in event time."""
+    return state.last_event_ms + retention_ms, state.last_event_ms + dedupe_retention_ms
+
+
+def on_cleanup(state: ContactState, now_ms: int, retention_ms: int,
+               dedupe_retention_ms: int) -> Optional[ContactState]:
+    """Apply the cleanup timer; returns the state to keep, or None to drop everything."""
+    clear_at, forget_at = cleanup_times(state, retention_ms, dedupe_retention_ms)
+    if now_ms >= forget_at or (now_ms >= clear_at and state.fingerprint is None):
+        return None
+    if now_ms >= clear_at and not state.cleared:
+        return ContactState(fingerprint=state.fingerprint, revision=state.revision,
+                            last_event_ms=state.last_event_ms, cleared=True)
+    return state

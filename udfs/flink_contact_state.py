@@ -1,0 +1,96 @@
+"""The operator keyed by ContactId: dedupe contact events and CTRs into contact facts.
+
+Input 1: normalized contact events, input 2: normalized CTRs (both keyed by ContactId). Decisions
+live in ``udfs.contact_state``; this wrapper checks lateness against the watermark, keeps the
+state and the cleanup timer, and routes what the decisions return: queue puts on the main output
+(keyed by queue downstream), agent puts on a side output (keyed by agent), late records to the
+dead-letter rows.
+"""
+
+from __future__ import annotations
+
+from pyflink.common import Types
+from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
+from pyflink.datastream.state import ValueStateDescriptor
+
+from udfs.contact_state import (
+    AgentPut,
+    ContactState,
+    cleanup_times,
+    is_duplicate,
+    on_cleanup,
+    on_contact_event,
+    on_ctr,
+)
+from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG, dead_letter_row
+from udfs.late import late_dead_letter
+from udfs.records import STREAM_CONTACT_EVENTS, STREAM_CTRS
+from udfs.settings import DEADLETTER, Settings
+from udfs.windows import is_late
+
+
+class ContactStateFunction(KeyedCoProcessFunction):
+    def __init__(self, settings: Settings):
+        self.s = settings
+        self.state = None
+        self.counters: dict = {}
+
+    def open(self, runtime_context: RuntimeContext):
+        self.state = runtime_context.get_state(
+            ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY()))
+        group = runtime_context.get_metrics_group().add_group("contacts")
+        self.counters = {name: group.counter(name) for name in (
+            "ctr_duplicates", "ctr_unchanged", "facts", "late_contact_events", "late_ctrs")}
+
+    def _late(self, stream: str, rec, ctx):
+        wm = ctx.timer_service().current_watermark()
+        if is_late(rec.event_ms, wm, self.s.window_ms, self.s.allowed_lateness_ms):
+            self.counters["late_" + stream].inc()
+            return dead_letter_row(self.s.outputs[DEADLETTER],
+                                   late_dead_letter(stream, rec, rec.contact_id))
+        return None
+
+    def _finish(self, st: ContactState, outputs, ctx):
+        self.state.update(st)
+        clear_at, _ = cleanup_times(st, self.s.contact_retention_ms, self.s.dedupe_retention_ms)
+        ctx.timer_service().register_event_time_timer(clear_at)
+        for out in outputs:
+            if type(out) is AgentPut:
+                yield AGENT_PUT_TAG, out
+            else:
+                yield out
+
+    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
+        late = self._late(STREAM_CONTACT_EVENTS, value, ctx)
+        if late is not None:
+            yield OUTPUT_TAG, late
+            return
+        st = self.state.value() or ContactState()
+        yield from self._finish(st, on_contact_event(st, value), ctx)
+
+    def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
+        st = self.state.value() or ContactState()
+        if is_duplicate(st, value):
+            self.counters["ctr_duplicates"].inc()
+            return
+        late = self._late(STREAM_CTRS, value, ctx)
+        if late is not None:
+            yield OUTPUT_TAG, late
+            return
+        outcome, outputs = on_ctr(st, value, self.s.window_ms)
+        self.counters["facts" if outcome == "fact" else "ctr_unchanged"].inc()
+        yield from self._finish(st, outputs, ctx)
+
+    def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
+        st = self.state.value()
+        if st is None:
+            return
+        kept = on_cleanup(st, timestamp, self.s.contact_retention_ms, self.s.dedupe_retention_ms)
+        if kept is None:
+            self.state.clear()
+        else:
+            self.state.update(kept)
+            _, forget_at = cleanup_times(kept, self.s.contact_retention_ms,
+                                         self.s.dedupe_retention_ms)
+            ctx.timer_service().register_event_time_timer(forget_at)
+        yield from ()

@@ -1,0 +1,88 @@
+"""The operator keyed by (queue, channel): queue metric windows with revisions.
+
+Each window's contents live in a MapState entry (window start -> ``QueueWindow``), so an update
+touches one window only. A timer at the window's end emits it; updates to an already emitted window
+re-emit it at once if its numbers changed; a timer at end + allowed lateness drops it.
+"""
+
+from __future__ import annotations
+
+from pyflink.common import Types
+from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+
+from udfs.contact_state import QueuePut
+from udfs.flink_outputs import output_row
+from udfs.output_records import queue_record
+from udfs.queue_windows import QueueWindow, apply_queue_put, apply_signal_put, next_emission
+from udfs.settings import QUEUE, Settings
+from udfs.windows import cleanup_time, fire_time, is_fired, window_start
+
+
+def queue_key(put) -> str:
+    """Key of the queue operator: queue ARN and channel (SPEC §3: never split further)."""
+    if type(put) is QueuePut:
+        return f"{put.queue_arn}|{put.channel}"
+    return f"{put.signal.queue_arn}|{put.signal.channel}"
+
+
+class QueueWindowsFunction(KeyedProcessFunction):
+    def __init__(self, settings: Settings):
+        self.s = settings
+        self.windows = None
+        self.name = None
+
+    def open(self, runtime_context: RuntimeContext):
+        self.windows = runtime_context.get_map_state(
+            MapStateDescriptor("queue-windows", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+        self.name = runtime_context.get_state(
+            ValueStateDescriptor("queue-name", Types.STRING()))
+
+    def _emit(self, key: str, ws: int, win: QueueWindow):
+        emission = next_emission(win, self.s.thresholds, self.name.value())
+        if emission is None:
+            return None
+        revision, name, numbers = emission
+        queue_arn, _, channel = key.rpartition("|")
+        record = queue_record(queue_arn, None if channel == "None" else channel, ws,
+                              self.s.window_ms, revision, name, numbers)
+        return output_row(self.s.outputs[QUEUE], record)
+
+    def process_element(self, value, ctx: KeyedProcessFunction.Context):
+        w = self.s.window_ms
+        if type(value) is QueuePut:
+            ws = window_start(value.ts_ms, w)
+            if value.record is not None and value.record.queue_name:
+                self.name.update(value.record.queue_name)
+        else:
+            ws = window_start(value.signal.ts_ms, w)
+        win = self.windows.get(ws)
+        if win is None:
+            win = QueueWindow()
+            timers = ctx.timer_service()
+            timers.register_event_time_timer(fire_time(ws, w))
+            timers.register_event_time_timer(cleanup_time(ws, w, self.s.allowed_lateness_ms))
+        if type(value) is QueuePut:
+            apply_queue_put(win, value)
+        else:
+            apply_signal_put(win, value)
+        row = None
+        if is_fired(ws, ctx.timer_service().current_watermark(), w):
+            row = self._emit(ctx.get_current_key(), ws, win)
+        self.windows.put(ws, win)
+        if row is not None:
+            yield row
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        w = self.s.window_ms
+        key = ctx.get_current_key()
+        ws = timestamp + 1 - w
+        win = self.windows.get(ws)
+        if win is not None:
+            row = self._emit(key, ws, win)
+            self.windows.put(ws, win)
+            if row is not None:
+                yield row
+        expired = timestamp + 1 - w - self.s.allowed_lateness_ms
+        if self.windows.contains(expired):
+            self.windows.remove(expired)

@@ -1,0 +1,79 @@
+"""The contents of one queue window and when it must be (re-)emitted.
+
+A window holds, per contact, what that contact contributes (its final CTR's contribution, the
+QUEUED and CONNECTED_TO_AGENT early signals). Every update is an upsert or a delete keyed by
+ContactId, so a duplicate update is a no-op and a fact revision replaces its earlier version: the
+window's numbers are a pure function of its contents, recomputed on emission. A window is emitted
+when the watermark passes its end and re-emitted (``revision`` + 1) whenever a late update changes
+its numbers; an update that changes nothing emits nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from udfs.contact_metrics import CtrContribution, ctr_contribution, queue_fields
+from udfs.contact_state import CONNECTED_TO_AGENT, QueuePut, SignalPut
+from udfs.digest import digest
+
+
+@dataclass
+class QueueWindow:
+    ctrs: dict = field(default_factory=dict)  # contact_id -> (CtrContribution, queue name)
+    queued: set = field(default_factory=set)  # contact ids with their QUEUED signal here
+    connected: set = field(default_factory=set)  # contact ids with CONNECTED_TO_AGENT here
+    revision: int = 0
+    emitted: Optional[bytes] = None  # digest of the last emitted numbers
+
+
+def apply_queue_put(win: QueueWindow, put: QueuePut) -> None:
+    if put.record is None:
+        win.ctrs.pop(put.contact_id, None)
+    else:
+        win.ctrs[put.contact_id] = (ctr_contribution(put.record), put.record.queue_name)
+
+
+def apply_signal_put(win: QueueWindow, put: SignalPut) -> None:
+    target = win.connected if put.signal.kind == CONNECTED_TO_AGENT else win.queued
+    if put.add:
+        target.add(put.contact_id)
+    else:
+        target.discard(put.contact_id)
+
+
+def is_empty(win: QueueWindow) -> bool:
+    return not (win.ctrs or win.queued or win.connected)
+
+
+def window_queue_name(win: QueueWindow) -> Optional[str]:
+    """The queue name its CTRs carry (deterministic: the smallest ContactId's non-null name)."""
+    for cid in sorted(win.ctrs):
+        name = win.ctrs[cid][1]
+        if name:
+            return name
+    return None
+
+
+def window_numbers(win: QueueWindow, thresholds: Sequence[int]) -> dict:
+    contribs: list[CtrContribution] = [c for c, _ in win.ctrs.values()]
+    return queue_fields(contribs, thresholds, len(win.queued), len(win.connected))
+
+
+def next_emission(win: QueueWindow, thresholds: Sequence[int],
+                  known_name: Optional[str]) -> Optional[tuple[int, Optional[str], dict]]:
+    """(revision, queue name, numbers) if the window must be emitted now, else None.
+
+    Nothing is emitted for a window that never had content; a window whose content was retracted
+    entirely after an emission is re-emitted with zero counts so the latest revision is right.
+    """
+    if win.emitted is None and is_empty(win):
+        return None
+    name = window_queue_name(win) or known_name
+    numbers = window_numbers(win, thresholds)
+    fingerprint = digest([name, numbers])
+    if fingerprint == win.emitted:
+        return None
+    win.emitted = fingerprint
+    win.revision += 1
+    return win.revision, name, numbers

@@ -1,0 +1,33 @@
+"""The processing settings every operator needs, as one small picklable value.
+
+Built by ``jobs.config`` from flags / application properties and passed to each Flink function's
+constructor, so the functions never read global configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+QUEUE = "queue"
+AGENT = "agent"
+CONTACT = "contact"
+DEADLETTER = "deadletter"
+OUTPUT_KINDS = (QUEUE, AGENT, CONTACT, DEADLETTER)
+
+
+@dataclass(frozen=True)
+class Settings:
+    window_ms: int = 60_000
+    out_of_orderness_ms: int = 60_000
+    allowed_lateness_ms: int = 15 * 60_000
+    thresholds: tuple = (15, 20, 30, 60, 90, 120)
+    contact_retention_ms: int = 24 * 3_600_000
+    dedupe_retention_ms: int = 7 * 24 * 3_600_000
+    agent_timeout_ms: int = 240_000
+    # output kind -> Kafka topic (or file stem in file mode)
+    outputs: dict = field(default_factory=lambda: {
+        QUEUE: "connect.metrics.queue",
+        AGENT: "connect.metrics.agent",
+        CONTACT: "connect.contacts",
+        DEADLETTER: "connect.deadletter",
+    })
