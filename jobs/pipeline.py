@@ -25,7 +25,7 @@ from udfs.flink_normalize import EventTimeAssigner, NormalizeFunction
 from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_ROW_TYPE, OUTPUT_TAG
 from udfs.flink_queue_windows import QueueWindowsFunction, queue_key
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CONTACT_EVENTS, STREAM_CTRS
-from udfs.settings import DEADLETTER, Settings
+from udfs.settings import Settings
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
 
@@ -42,7 +42,7 @@ def watermark_strategy(settings: Settings, idleness_ms: Optional[int]) -> Waterm
 def normalized(raw: DataStream, stream: str, settings: Settings,
                idleness_ms: Optional[int]) -> tuple[DataStream, DataStream]:
     """(records with event time and watermarks, dead-letter rows) of one raw input stream."""
-    parsed = raw.process(NormalizeFunction(stream, settings.outputs[DEADLETTER]),
+    parsed = raw.process(NormalizeFunction(stream, settings),
                          output_type=PICKLED).name(f"normalize {stream}")
     dead = parsed.get_side_output(OUTPUT_TAG)
     timed = parsed.assign_timestamps_and_watermarks(watermark_strategy(settings, idleness_ms))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream.functions import ProcessFunction, RuntimeContext
 
-from udfs.dead_letter import error_kind
+from udfs.dead_letter import error_kind, now_ms
+from udfs.event_time_bounds import event_time_in_range
 from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CONTACT_EVENTS, STREAM_CTRS, DeadLetter
+from udfs.settings import DEADLETTER, Settings
 
 
 def normalizer_for(stream: str):
@@ -29,9 +31,11 @@ def normalizer_for(stream: str):
 
 
 class NormalizeFunction(ProcessFunction):
-    def __init__(self, stream: str, deadletter_topic: str):
+    def __init__(self, stream: str, settings: Settings):
         self.stream = stream
-        self.deadletter_topic = deadletter_topic
+        self.deadletter_topic = settings.outputs[DEADLETTER]
+        self.min_event_ms = settings.min_event_ms
+        self.max_future_ms = settings.max_future_ms
         self.normalize = None
         self.metrics = None
         self.counters: dict = {}
@@ -52,6 +56,9 @@ class NormalizeFunction(ProcessFunction):
         if not value or value.isspace():  # a blank line in a JSON Lines file is no record
             return
         rec = self.normalize(value)
+        if type(rec) is not DeadLetter:
+            rec = event_time_in_range(rec, self.stream, value, self.min_event_ms,
+                                      now_ms() + self.max_future_ms)
         if type(rec) is DeadLetter:
             self._count(error_kind(rec.error))
             yield OUTPUT_TAG, dead_letter_row(self.deadletter_topic, rec)

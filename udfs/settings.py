@@ -24,6 +24,10 @@ class Settings:
     contact_retention_ms: int = 24 * 3_600_000
     dedupe_retention_ms: int = 7 * 24 * 3_600_000
     agent_timeout_ms: int = 240_000
+    # Event-time sanity bounds: a record outside them would drag the watermark to the far future
+    # (making every later record late) or open windows years before Amazon Connect existed.
+    min_event_ms: int = 1_483_228_800_000  # 2017-01-01T00:00:00Z
+    max_future_ms: int = 24 * 3_600_000  # ahead of the wall clock
     # output kind -> Kafka topic (or file stem in file mode)
     outputs: dict = field(default_factory=lambda: {
         QUEUE: "connect.metrics.queue",
