@@ -90,12 +90,20 @@ class JobConfig:
     settings: Settings = field(default_factory=Settings)
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" to every flag's help unless the help already states its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        return text if "(default: " in text else super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m jobs.connect_metrics",
         description="Amazon Connect contact events, CTRs and agent events -> exactly-once, "
                     "event-time queue and agent metrics (PyFlink).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
         epilog="Example (file mode): python -m jobs.connect_metrics --source files "
                "--contact-events ce.jsonl --ctrs ctrs.jsonl --agent-events ae.jsonl "
                "--sink files --output out/ --window 60s",
@@ -105,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the three feeds come from (default: files)")
     g.add_argument("--sink", choices=("files", "kafka"), default=None,
                    help="where the outputs go (default: same as --source)")
-    g.add_argument("--contact-events", metavar="FILE", help="contact events, JSON Lines (file mode)")
+    g.add_argument("--contact-events", metavar="FILE",
+                   help="contact events, JSON Lines (file mode)")
     g.add_argument("--ctrs", metavar="FILE", help="contact trace records, JSON Lines (file mode)")
     g.add_argument("--agent-events", metavar="FILE", help="agent events, JSON Lines (file mode)")
     g.add_argument("--output", metavar="DIR",
@@ -116,13 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{MANAGED_FLINK_PROPERTIES} is read automatically when it exists")
     k = p.add_argument_group("kafka")
     k.add_argument("--bootstrap-servers", metavar="HOST:PORT", help="Kafka bootstrap servers")
-    k.add_argument("--contact-events-topic", default="connect.contact-events")
-    k.add_argument("--ctrs-topic", default="connect.ctrs")
-    k.add_argument("--agent-events-topic", default="connect.agent-events")
-    k.add_argument("--queue-metrics-topic", default="connect.metrics.queue")
-    k.add_argument("--agent-metrics-topic", default="connect.metrics.agent")
-    k.add_argument("--contacts-topic", default="connect.contacts")
-    k.add_argument("--deadletter-topic", default="connect.deadletter")
+    k.add_argument("--contact-events-topic", default="connect.contact-events",
+                   help="input topic of contact events")
+    k.add_argument("--ctrs-topic", default="connect.ctrs",
+                   help="input topic of contact trace records")
+    k.add_argument("--agent-events-topic", default="connect.agent-events",
+                   help="input topic of agent events")
+    k.add_argument("--queue-metrics-topic", default="connect.metrics.queue",
+                   help="output topic of queue metrics")
+    k.add_argument("--agent-metrics-topic", default="connect.metrics.agent",
+                   help="output topic of agent metrics")
+    k.add_argument("--contacts-topic", default="connect.contacts",
+                   help="output topic of contact facts")
+    k.add_argument("--deadletter-topic", default="connect.deadletter",
+                   help="output topic of dead letters (bad and late input)")
     k.add_argument("--group-id", default="connect-metrics", help="consumer group id")
     k.add_argument("--starting-offsets", choices=("earliest", "latest", "committed"),
                    default="earliest", help="where to start reading when there is no checkpoint")
@@ -154,22 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--agent-timeout", default="240s",
                    help="an agent without events for this long counts as offline")
     r = p.add_argument_group("runtime")
-    r.add_argument("--parallelism", type=int, default=1)
+    r.add_argument("--parallelism", type=int, default=1, help="job parallelism")
     r.add_argument("--execution-mode", choices=("thread", "process"), default="thread",
                    help="PyFlink Python execution mode (thread is ~10x faster here)")
-    r.add_argument("--checkpoint-interval", default="10s")
-    r.add_argument("--checkpoint-timeout", default="2m")
+    r.add_argument("--checkpoint-interval", default="10s",
+                   help="checkpoint interval (the Kafka sink commits on checkpoints)")
+    r.add_argument("--checkpoint-timeout", default="2m", help="checkpoint timeout")
     r.add_argument("--min-pause", default="2s", help="minimum pause between checkpoints")
     r.add_argument("--unaligned-checkpoints", action="store_true",
                    help="unaligned checkpoints (helps under backpressure)")
-    r.add_argument("--state-backend", choices=("hashmap", "rocksdb"), default="hashmap")
+    r.add_argument("--state-backend", choices=("hashmap", "rocksdb"), default="hashmap",
+                   help="Flink state backend")
     r.add_argument("--checkpoint-dir", metavar="URI", help="e.g. file:///tmp/ckpt or s3://...")
     r.add_argument("--restart-attempts", type=int, default=10,
                    help="exponential-delay restart strategy: attempts before the job fails")
     r.add_argument("--restart-delay", default="1s", help="initial restart backoff")
     r.add_argument("--jar", metavar="FILE",
                    help="the shaded dependencies jar (default: lib/connect-metrics-deps.jar)")
-    r.add_argument("--job-name", default="connect-metrics")
+    r.add_argument("--job-name", default="connect-metrics", help="Flink job name")
     return p
 
 
@@ -236,15 +254,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> JobConfig:
 
 
 def _explicit_dests(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> set:
-    import sys
-
-    tokens = list(sys.argv[1:] if argv is None else argv)
-    dests = set()
-    for action in parser._actions:
-        for opt in action.option_strings:
-            if any(t == opt or t.startswith(opt + "=") for t in tokens):
-                dests.add(action.dest)
-    return dests
+    """Dests given on the command line, as argparse parsed them (``--flag=v``, abbreviations)."""
+    probe = build_parser()
+    for action in probe._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(probe.parse_args(argv)))
 
 
 def _to_config(args: argparse.Namespace, kafka_props: dict) -> JobConfig:
@@ -310,7 +324,7 @@ def validate(cfg: JobConfig) -> None:
     if cfg.sink == "files" and not cfg.output:
         raise ConfigError("--sink files: --output DIR is required")
     if "kafka" in (cfg.source, cfg.sink) and not cfg.bootstrap_servers:
-        raise ConfigError(f"--source/--sink kafka: --bootstrap-servers is required")
+        raise ConfigError("--source/--sink kafka: --bootstrap-servers is required")
     if cfg.sink == "kafka":
         if cfg.transaction_timeout_ms <= cfg.checkpoint_interval_ms + cfg.checkpoint_timeout_ms:
             raise ConfigError("--transaction-timeout: must exceed --checkpoint-interval + "

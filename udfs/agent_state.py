@@ -8,7 +8,8 @@ keyed by agent ARN owns all of it (one shuffle, one state read per record).
   time-ordered list; arrival order does not matter within the allowed lateness, because a window's
   numbers are recomputed from the points when it is emitted (see ``udfs.agent_intervals``).
 - The configuration (username, routing profile, hierarchy) is kept as a history of changes, so a
-  contact fact is enriched with the snapshot valid when the contact reached the agent, not the latest.
+  contact fact is enriched with the snapshot valid when the contact reached the agent, not the
+  latest.
 - A window is emitted when the watermark passes its end, and re-emitted with ``revision`` + 1 when a
   late event or CTR changes its numbers; nothing is emitted when nothing changed.
 """
@@ -48,8 +49,8 @@ def insert_event(state: AgentState, ev: AgentEvent) -> bool:
     flags = 0 if ev.event_type == LOGOUT else state_flags(
         ev.status, [c.state for c in ev.contacts])
     bisect.insort_right(state.points, (ev.event_ms, flags), key=_first)
-    if ev.config is not None and config_at(state, ev.event_ms) != ev.config:
-        bisect.insort_right(state.configs, (ev.event_ms, ev.config), key=_first)
+    if ev.config is not None:
+        _insert_config(state, ev.event_ms, ev.config)
     for cid in newly_missed((), ev.contacts):
         first = state.missed_first.get(cid)
         if first is None or ev.event_ms < first:
@@ -59,6 +60,26 @@ def insert_event(state: AgentState, ev: AgentEvent) -> bool:
 
 def _first(item: tuple) -> int:
     return item[0]
+
+
+def _insert_config(state: AgentState, ms: int, config: AgentConfig) -> None:
+    """Store a configuration change at ``ms`` (an unchanged configuration is not stored).
+
+    The events after ``ms`` up to the next stored change were not stored because they repeated
+    the previous configuration; when a change arrives out of order, that configuration resumes at
+    the first of them (the first point after ``ms``: exact when every event has a Configuration).
+    """
+    previous = config_at(state, ms)
+    if previous == config:
+        return
+    i = bisect.bisect_right(state.configs, ms, key=_first)
+    state.configs.insert(i, (ms, config))
+    if previous is None:
+        return  # every configured event after ms differed from None, so it is stored already
+    j = bisect.bisect_right(state.points, ms, key=_first)
+    if j < len(state.points) and (i + 1 == len(state.configs)
+                                  or state.points[j][0] < state.configs[i + 1][0]):
+        state.configs.insert(i + 1, (state.points[j][0], previous))
 
 
 def config_at(state: AgentState, ms: int) -> Optional[AgentConfig]:
@@ -73,10 +94,16 @@ def ctr_entry(rec: ContactRecord) -> tuple[CtrContribution, Optional[str], Optio
 
 
 def put_ctr(state: AgentState, rec: ContactRecord, window_ms: int) -> Optional[int]:
-    """Record a handled CTR of this agent; returns its window start (None if not handled)."""
-    if rec.connected_to_agent_ms is None:
-        return None
+    """Record a handled CTR of this agent; returns its window start (None if nothing changed).
+
+    A CTR the agent never connected to is not counted, and a newer copy that is no longer handled
+    removes the contact's earlier entry from its window.
+    """
     ws = window_start(rec.event_ms, window_ms)
+    if rec.connected_to_agent_ms is None:
+        if rec.contact_id not in state.ctrs.get(ws, {}):
+            return None
+        return retract_ctr(state, rec.contact_id, rec.event_ms, window_ms)
     state.ctrs.setdefault(ws, {})[rec.contact_id] = ctr_entry(rec)
     return ws
 

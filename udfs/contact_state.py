@@ -111,7 +111,7 @@ def is_duplicate(state: ContactState, rec: ContactRecord) -> bool:
 
 
 def on_ctr(state: ContactState, rec: ContactRecord, window_ms: int) -> tuple[str, list[Output]]:
-    """Apply one CTR copy. Returns (outcome, outputs); outcome is 'duplicate' | 'unchanged' | 'fact'.
+    """Apply one CTR copy; returns (outcome, outputs), outcome 'duplicate' | 'unchanged' | 'fact'.
 
     The caller has already checked lateness (a late copy must not reach this function).
     """
@@ -148,6 +148,17 @@ def signal_of(ev: ContactEvent) -> Optional[Signal]:
     return Signal(ev.event_type, ev.queue_arn, ev.channel, ev.event_ms)
 
 
+def _signal_order(sig: Signal) -> tuple:
+    """Earliest wins; equal times are broken by queue and channel, never by arrival order."""
+    return (sig.ts_ms, sig.queue_arn, sig.channel or "")
+
+
+def is_repeated_signal(state: ContactState, ev: ContactEvent) -> bool:
+    """The event repeats the early signal already counted for this contact (same type and time)."""
+    sig = signal_of(ev)
+    return sig is not None and state.signals.get(sig.kind) == sig
+
+
 def on_contact_event(state: ContactState, ev: ContactEvent) -> list[Output]:
     """Apply one contact event: at most one early signal per type and contact (the earliest)."""
     state.last_event_ms = max(state.last_event_ms, ev.event_ms)
@@ -155,7 +166,7 @@ def on_contact_event(state: ContactState, ev: ContactEvent) -> list[Output]:
     if sig is None or state.cleared:
         return []
     old = state.signals.get(sig.kind)
-    if old is not None and old.ts_ms <= sig.ts_ms:
+    if old is not None and _signal_order(old) <= _signal_order(sig):
         return []
     state.signals[sig.kind] = sig
     out: list[Output] = []

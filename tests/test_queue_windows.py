@@ -1,0 +1,266 @@
+"""Queue window contents, emission and revisions (udfs.queue_windows), and the digest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.builders import QUEUE_A, T0, S, ctr
+from udfs.contact_metrics import ctr_contribution
+from udfs.contact_state import CONNECTED_TO_AGENT, QUEUED, QueuePut, Signal, SignalPut
+from udfs.digest import digest
+from udfs.queue_windows import (
+    QueueWindow,
+    apply_queue_put,
+    apply_signal_put,
+    is_empty,
+    next_emission,
+    window_queue_name,
+)
+from udfs.records import ContactRecord
+
+THRESHOLDS = (15, 30)
+REPO = Path(__file__).resolve().parent.parent
+
+# Window [T0, T0 + 60 s): c1 answered after 10 s in queue, c2 abandoned after 40 s.
+HANDLED = ctr("c1", at=T0 + 40 * S, queue_duration=10.0)
+ABANDONED = ctr("c2", at=T0 + 50 * S, agent=False, queue_duration=40.0)
+
+FIRST_NUMBERS = {
+    "contacts_queued": 2,
+    "contacts_handled": 1,
+    "contacts_abandoned": 1,
+    "abandonment_rate": 50.0,
+    "avg_queue_answer_time": 10.0,
+    "avg_queue_abandon_time": 40.0,
+    "max_queued_time": 40.0,
+    "contacts_answered_in_x": {"15": 1, "30": 1},
+    "contacts_abandoned_in_x": {"15": 0, "30": 0},
+    "service_level": {"15": 50.0, "30": 50.0},
+    "avg_handle_time": 60.0,  # 50 s talk + 0 s hold + 10 s ACW
+    "avg_interaction_time": 50.0,
+    "avg_after_contact_work_time": 10.0,
+    "avg_hold_time": None,
+    "contacts_put_on_hold": 0,
+    "contacts_transferred_out": 0,
+    "contacts_handled_by_initiation_method": {"INBOUND": 1},
+    "contacts_queued_by_enqueue": 2,
+    "contacts_connected_to_agent": 1,
+}
+
+ZERO_NUMBERS = {
+    "contacts_queued": 0,
+    "contacts_handled": 0,
+    "contacts_abandoned": 0,
+    "abandonment_rate": None,
+    "avg_queue_answer_time": None,
+    "avg_queue_abandon_time": None,
+    "max_queued_time": None,
+    "contacts_answered_in_x": {"15": 0, "30": 0},
+    "contacts_abandoned_in_x": {"15": 0, "30": 0},
+    "service_level": {"15": None, "30": None},
+    "avg_handle_time": None,
+    "avg_interaction_time": None,
+    "avg_after_contact_work_time": None,
+    "avg_hold_time": None,
+    "contacts_put_on_hold": 0,
+    "contacts_transferred_out": 0,
+    "contacts_handled_by_initiation_method": {},
+    "contacts_queued_by_enqueue": 0,
+    "contacts_connected_to_agent": 0,
+}
+
+
+def put(rec: ContactRecord) -> QueuePut:
+    return QueuePut(rec.queue_arn or "", rec.channel, rec.event_ms, rec.contact_id, rec)
+
+
+def retract(rec: ContactRecord) -> QueuePut:
+    return QueuePut(rec.queue_arn or "", rec.channel, rec.event_ms, rec.contact_id, None)
+
+
+def signal(kind: str, contact_id: str, add: bool = True) -> SignalPut:
+    return SignalPut(Signal(kind, QUEUE_A, "VOICE", T0 + 5 * S), contact_id, add)
+
+
+def apply(win: QueueWindow, *updates: QueuePut | SignalPut) -> QueueWindow:
+    for update in updates:
+        if isinstance(update, QueuePut):
+            apply_queue_put(win, update)
+        else:
+            apply_signal_put(win, update)
+    return win
+
+
+def window_with(*updates: QueuePut | SignalPut) -> QueueWindow:
+    return apply(QueueWindow(), *updates)
+
+
+def first_window() -> QueueWindow:
+    return window_with(put(HANDLED), put(ABANDONED), signal(QUEUED, "c1"), signal(QUEUED, "c3"),
+                       signal(CONNECTED_TO_AGENT, "c1"))
+
+
+# --- applying updates -----------------------------------------------------------------------
+
+
+def test_put_stores_the_contribution_and_queue_name_and_a_newer_put_replaces_it() -> None:
+    win = window_with(put(HANDLED))
+    assert win.ctrs == {"c1": (ctr_contribution(HANDLED), "Sales")}
+    newer = HANDLED._replace(last_update_ms=HANDLED.last_update_ms + 1, queue_duration=12.0,
+                             queue_name="Sales EU")
+    apply_queue_put(win, put(newer))
+    assert win.ctrs == {"c1": (ctr_contribution(newer), "Sales EU")}
+
+
+def test_retract_removes_the_contact_and_retracting_an_absent_one_is_a_no_op() -> None:
+    win = window_with(put(HANDLED), put(ABANDONED), retract(HANDLED))
+    assert set(win.ctrs) == {"c2"}
+    apply_queue_put(win, retract(HANDLED))
+    assert set(win.ctrs) == {"c2"}
+
+
+def test_signals_add_and_retract_per_kind() -> None:
+    win = window_with(signal(QUEUED, "c1"), signal(QUEUED, "c1"), signal(QUEUED, "c2"),
+                      signal(CONNECTED_TO_AGENT, "c1"))
+    assert (win.queued, win.connected) == ({"c1", "c2"}, {"c1"})
+    apply_signal_put(win, signal(QUEUED, "c2", add=False))
+    apply_signal_put(win, signal(CONNECTED_TO_AGENT, "c9", add=False))  # absent: no error
+    assert (win.queued, win.connected) == ({"c1"}, {"c1"})
+    apply_signal_put(win, signal(CONNECTED_TO_AGENT, "c1", add=False))
+    assert (win.queued, win.connected) == ({"c1"}, set())
+
+
+def test_is_empty() -> None:
+    assert is_empty(QueueWindow())
+    assert not is_empty(window_with(signal(CONNECTED_TO_AGENT, "c1")))
+    assert not is_empty(window_with(put(HANDLED)))
+    assert is_empty(window_with(put(HANDLED), retract(HANDLED), signal(QUEUED, "c1"),
+                                signal(QUEUED, "c1", add=False)))
+
+
+# --- emission -------------------------------------------------------------------------------
+
+
+def test_an_empty_window_is_never_emitted() -> None:
+    win = QueueWindow()
+    assert next_emission(win, THRESHOLDS, "Sales") is None
+    assert (win.revision, win.emitted) == (0, None)
+    # content that came and went before the first emission: still nothing to say
+    assert next_emission(window_with(put(HANDLED), retract(HANDLED)), THRESHOLDS, None) is None
+
+
+def test_first_emission_is_revision_1_with_hand_computed_numbers() -> None:
+    win = first_window()
+    assert next_emission(win, THRESHOLDS, None) == (1, "Sales", FIRST_NUMBERS)
+    assert win.revision == 1
+    assert win.emitted == digest(["Sales", FIRST_NUMBERS])
+
+
+def test_nothing_is_re_emitted_when_nothing_changed() -> None:
+    win = first_window()
+    next_emission(win, THRESHOLDS, None)
+    assert next_emission(win, THRESHOLDS, None) is None
+    apply_queue_put(win, put(HANDLED))  # a duplicate put
+    apply_signal_put(win, signal(QUEUED, "c3"))  # a duplicate signal
+    assert next_emission(win, THRESHOLDS, None) is None
+    # a newer CTR copy whose contribution is the same changes no number either
+    apply_queue_put(win, put(HANDLED._replace(last_update_ms=T0 + 99 * S, disconnect_reason="X")))
+    assert next_emission(win, THRESHOLDS, None) is None
+    assert win.revision == 1
+
+
+def test_a_late_change_re_emits_with_revision_2() -> None:
+    win = first_window()
+    next_emission(win, THRESHOLDS, None)
+    # c2 was not abandoned after all: a newer copy has it answered after its 40 s in queue
+    answered = ctr("c2", at=T0 + 50 * S, queue_duration=40.0, after_contact_work_duration=30.0)
+    apply_queue_put(win, put(answered))
+    revision, name, numbers = next_emission(win, THRESHOLDS, None) or (None, None, {})
+    assert (revision, name) == (2, "Sales")
+    assert numbers == {
+        **FIRST_NUMBERS,
+        "contacts_handled": 2,
+        "contacts_abandoned": 0,
+        "abandonment_rate": 0.0,
+        "avg_queue_answer_time": 25.0,  # (10 + 40) / 2
+        "avg_queue_abandon_time": None,
+        "contacts_answered_in_x": {"15": 1, "30": 1},
+        "avg_handle_time": 70.0,  # (60 + 80) / 2
+        "avg_interaction_time": 50.0,
+        "avg_after_contact_work_time": 20.0,  # (10 + 30) / 2
+        "contacts_handled_by_initiation_method": {"INBOUND": 2},
+    }
+    assert next_emission(win, THRESHOLDS, None) is None
+
+
+def test_a_window_emptied_after_its_emission_is_re_emitted_with_zero_counts() -> None:
+    win = first_window()
+    next_emission(win, THRESHOLDS, None)
+    apply(win, retract(HANDLED), retract(ABANDONED), signal(QUEUED, "c1", add=False),
+          signal(QUEUED, "c3", add=False), signal(CONNECTED_TO_AGENT, "c1", add=False))
+    assert is_empty(win)
+    assert next_emission(win, THRESHOLDS, "Sales") == (2, "Sales", ZERO_NUMBERS)
+    assert next_emission(win, THRESHOLDS, "Sales") is None
+
+
+# --- queue name -----------------------------------------------------------------------------
+
+
+def test_queue_name_comes_from_the_windows_ctrs_before_the_known_name() -> None:
+    win = window_with(put(ABANDONED._replace(queue_name="Sales (new name)")), put(HANDLED))
+    # the smallest ContactId with a name decides: c1
+    assert window_queue_name(win) == "Sales"
+    assert next_emission(win, THRESHOLDS, "Known")[1] == "Sales"  # type: ignore[index]
+
+
+def test_queue_name_skips_ctrs_without_a_name() -> None:
+    win = window_with(put(HANDLED._replace(queue_name=None)), put(ABANDONED))
+    assert window_queue_name(win) == "Sales"
+
+
+@pytest.mark.parametrize("known", ["Known", None])
+def test_queue_name_falls_back_to_the_known_name(known: str | None) -> None:
+    win = window_with(signal(QUEUED, "c1"))
+    assert window_queue_name(win) is None
+    emission = next_emission(win, THRESHOLDS, known)
+    assert emission is not None and emission[:2] == (1, known)
+
+
+def test_learning_the_queue_name_later_re_emits_the_window() -> None:
+    win = window_with(signal(QUEUED, "c1"))
+    assert next_emission(win, THRESHOLDS, None) is not None
+    emission = next_emission(win, THRESHOLDS, "Sales")
+    assert emission is not None and emission[:2] == (2, "Sales")
+    assert emission[2]["contacts_queued_by_enqueue"] == 1
+
+
+# --- digest ---------------------------------------------------------------------------------
+
+
+def test_digest_is_12_bytes_and_depends_on_every_value() -> None:
+    a = digest(["Sales", FIRST_NUMBERS])
+    assert len(a) == 12
+    assert digest(["Sales", dict(FIRST_NUMBERS)]) == a
+    assert digest(["Sales ", FIRST_NUMBERS]) != a
+    assert digest(["Sales", {**FIRST_NUMBERS, "max_queued_time": 40.000001}]) != a
+    assert digest(["Sales", {**FIRST_NUMBERS, "avg_hold_time": 0.0}]) != a
+
+
+def test_digest_is_stable_across_processes() -> None:
+    """A restored job runs in a new process: a per-process hash would re-emit every window."""
+    value = ["Sales", FIRST_NUMBERS]
+    code = (
+        "import sys; from udfs.digest import digest; "
+        f"sys.stdout.write(digest({value!r}).hex())"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True,
+                       text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2")
+    }
+    assert outputs == {digest(value).hex()}
