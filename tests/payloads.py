@@ -19,7 +19,8 @@ def t(hms: str) -> str:
 
 
 def t_ms(hms: str) -> str:
-    return f"{SCENARIO_DAY}T{hms}.000Z"
+    """Milliseconds as Connect sends them in events; 'HH:MM:SS.mmm' is kept as given."""
+    return f"{SCENARIO_DAY}T{hms}Z" if "." in hms else f"{SCENARIO_DAY}T{hms}.000Z"
 
 
 def queue_arn(name: str) -> str:

@@ -43,7 +43,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
             ValueStateDescriptor("agent", Types.PICKLED_BYTE_ARRAY()))
         group = runtime_context.get_metrics_group().add_group("agents")
         self.counters = {name: group.counter(name) for name in (
-            "event_duplicates", "late_agent_events", "facts_joined")}
+            "event_duplicates", "late_agent_events", "facts_joined", "late_puts")}
 
     # -- emission helpers -------------------------------------------------------------------
     def _window_row(self, agent_arn: str, st: AgentState, ws: int):
@@ -104,6 +104,13 @@ class AgentStateFunction(KeyedCoProcessFunction):
         wm = ctx.timer_service().current_watermark()
         st = self.state.value() or AgentState()
         w = self.s.window_ms
+        if is_late(put.ts_ms, wm, w, self.s.allowed_lateness_ms):
+            # The window is gone (upstream lateness checks make this unreachable): keep the fact
+            # output but do not resurrect the window with partial numbers.
+            self.counters["late_puts"].inc()
+            if rec is not None:
+                yield self._fact_row(st, put.revision, rec)
+            return
         if rec is None:
             ws = retract_ctr(st, put.contact_id, put.ts_ms, w)
         else:

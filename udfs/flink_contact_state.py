@@ -18,6 +18,7 @@ from udfs.contact_state import (
     ContactState,
     cleanup_times,
     is_duplicate,
+    is_repeated_signal,
     on_cleanup,
     on_contact_event,
     on_ctr,
@@ -40,7 +41,7 @@ class ContactStateFunction(KeyedCoProcessFunction):
             ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY()))
         group = runtime_context.get_metrics_group().add_group("contacts")
         self.counters = {name: group.counter(name) for name in (
-            "ctr_duplicates", "ctr_unchanged", "facts", "late_contact_events", "late_ctrs")}
+            "ctr_duplicates", "ctr_unchanged", "facts", "event_duplicates", "late_contact_events", "late_ctrs")}
 
     def _late(self, stream: str, rec, ctx):
         wm = ctx.timer_service().current_watermark()
@@ -61,11 +62,14 @@ class ContactStateFunction(KeyedCoProcessFunction):
                 yield out
 
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
+        st = self.state.value() or ContactState()
+        if is_repeated_signal(st, value):  # a repeat changes nothing, however late it comes
+            self.counters["event_duplicates"].inc()
+            return
         late = self._late(STREAM_CONTACT_EVENTS, value, ctx)
         if late is not None:
             yield OUTPUT_TAG, late
             return
-        st = self.state.value() or ContactState()
         yield from self._finish(st, on_contact_event(st, value), ctx)
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
