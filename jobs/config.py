@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Flink state backend")
     r.add_argument("--checkpoint-dir", metavar="URI", help="e.g. file:///tmp/ckpt or s3://...")
     r.add_argument("--restart-attempts", type=int, default=10,
-                   help="exponential-delay restart strategy: attempts before the job fails")
+                   help="exponential-delay restart strategy: attempts before the job fails "
+                        "(0 = no restarts: fail fast)")
     r.add_argument("--restart-delay", default="1s", help="initial restart backoff")
     r.add_argument("--jar", metavar="FILE",
                    help="the shaded dependencies jar (default: lib/connect-metrics-deps.jar)")

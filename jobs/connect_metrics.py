@@ -47,12 +47,15 @@ def create_environment(cfg: JobConfig, jars: Sequence[str] = ()):
     conf.set_string("python.execution-mode", cfg.execution_mode)
     conf.set_string("python.executable", sys.executable)
     conf.set_string("python.client.executable", sys.executable)
-    conf.set_string("restart-strategy.type", "exponential-delay")
-    conf.set_string("restart-strategy.exponential-delay.initial-backoff",
-                    f"{cfg.restart_delay_ms} ms")
-    conf.set_string("restart-strategy.exponential-delay.max-backoff", "60 s")
-    conf.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff",
-                    str(cfg.restart_attempts))
+    if cfg.restart_attempts > 0:
+        conf.set_string("restart-strategy.type", "exponential-delay")
+        conf.set_string("restart-strategy.exponential-delay.initial-backoff",
+                        f"{cfg.restart_delay_ms} ms")
+        conf.set_string("restart-strategy.exponential-delay.max-backoff", "60 s")
+        conf.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff",
+                        str(cfg.restart_attempts))
+    else:  # fail fast (tests): without this, checkpointing implies endless restarts
+        conf.set_string("restart-strategy.type", "none")
     conf.set_string("state.backend.type", cfg.state_backend)
     if cfg.checkpoint_dir:
         conf.set_string("execution.checkpointing.dir", cfg.checkpoint_dir)

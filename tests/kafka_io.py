@@ -47,7 +47,7 @@ def job_args(bootstrap: str, topics: dict, extra: Sequence[str] = ()) -> list[st
             "--contacts-topic", topics["contacts"], "--deadletter-topic", topics["deadletter"],
             "--group-id", f"test-{uuid.uuid4().hex[:8]}",
             "--transactional-id-prefix", f"test-{uuid.uuid4().hex[:8]}",
-            "--checkpoint-interval", "1s", "--min-pause", "200ms", *extra]
+            "--checkpoint-interval", "1s", "--min-pause", "200ms", "--restart-attempts", "0", *extra]
 
 
 def flink_log_tail(lines: int = 200) -> str:
