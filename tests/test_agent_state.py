@@ -321,7 +321,7 @@ def test_a_late_event_re_emits_the_window_with_revision_2() -> None:
     # a break from 20 s to 40 s that arrived late
     insert_event(state, agent_event("late", T0 + 20 * S, status=CUSTOM))
     assert next_emission(state, T0, W, TIMEOUT) == (
-        2, times(online=50, npt=20, contact=20, handle=20, idle=10, occupancy=100 * (20 / 30)),
+        2, times(online=50, npt=20, contact=20, handle=20, idle=10, occupancy=100 * 20 / 30),
         0, NO_HANDLED, NAMES_A)
     assert next_emission(state, T0, W, TIMEOUT) is None
 

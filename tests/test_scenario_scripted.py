@@ -186,7 +186,7 @@ EXPECTED_AGENTS = [
                    hold=10.0),
     # ACW 10, idle 20, ringing 15, missed 5 (idle and error at once), idle 10
     agent_expected(ANN, 2, ANN_V1, online=60.0, contact=10.0, handle=10.0, acw=10.0, idle=35.0,
-                   error=5.0, occupancy=100 * (10.0 / 45.0), missed=1),
+                   error=5.0, occupancy=100 * 10.0 / 45.0, missed=1),
     agent_expected(ANN, 3, ANN_V1, online=60.0, npt=60.0),
     agent_expected(ANN, 4, ANN_V1, online=60.0, npt=60.0),
     agent_expected(ANN, 5, ANN_V1, online=60.0, npt=60.0),

@@ -154,9 +154,9 @@ def window_times(
 def agent_time_fields(times: AgentTimes) -> dict:
     """The agent record's seven time fields plus occupancy (null iff contact + idle is 0)."""
     busy_or_idle = times.contact_time + times.idle_time
-    # 100 * (c / total), not 100 * c / total: the ratio is <= 1 exactly, so float rounding can
-    # never report 100.00000000000001.
-    occupancy = 100.0 * (times.contact_time / busy_or_idle) if busy_or_idle else None
+    # SPEC's formula as written (100 * c / total, evaluated left to right, as a reader of the
+    # definition computes it); the cap only guards float rounding when c == total.
+    occupancy = min(100.0, 100.0 * times.contact_time / busy_or_idle) if busy_or_idle else None
     return {
         "online_time": times.online_time,
         "non_productive_time": times.non_productive_time,

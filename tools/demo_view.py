@@ -1,0 +1,99 @@
+"""The demo's terminal view: the latest metrics per queue and per agent, as plain text tables.
+
+Pure functions over the records read from the output topics, so the view is unit-tested without
+Kafka. ``MetricsBoard`` keeps the highest revision per key (what a compacted topic holds) and
+answers "the newest complete window" per queue and agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class MetricsBoard:
+    queues: dict = field(default_factory=dict)  # key -> latest revision of a queue record
+    agents: dict = field(default_factory=dict)
+    records: int = 0
+    revisions: int = 0  # records that corrected an earlier revision
+    dead_letters: int = 0
+
+    def add(self, kind: str, record: dict) -> None:
+        self.records += 1
+        if kind == "deadletter":
+            self.dead_letters += 1
+            return
+        table = self.queues if kind == "queue" else self.agents
+        old = table.get(record["key"])
+        if old is not None:
+            if old["revision"] >= record["revision"]:
+                return
+            self.revisions += 1
+        table[record["key"]] = record
+
+    def latest(self, table: dict, by: str) -> list[dict]:
+        """The newest window of each queue/agent (``by`` = the identity field)."""
+        newest: dict = {}
+        for r in table.values():
+            cur = newest.get(r[by])
+            if cur is None or r["window_start"] > cur["window_start"]:
+                newest[r[by]] = r
+        return sorted(newest.values(), key=lambda r: (r.get("queue_name") or r.get("username")
+                                                      or r[by], r.get("channel") or ""))
+
+
+def _num(value: Optional[float], width: int, digits: int = 1) -> str:
+    if value is None:
+        return "-".rjust(width)
+    if isinstance(value, int):
+        return str(value).rjust(width)
+    return f"{value:.{digits}f}".rjust(width)
+
+
+def _name(value: Optional[str], arn: str, width: int) -> str:
+    text = value or arn.rsplit("/", 1)[-1][:8]
+    return text[:width].ljust(width)
+
+
+def queue_table(rows: list[dict], threshold: str = "20") -> list[str]:
+    out = [f"{'queue':<22} {'chan':<5} {'window':<6} {'queued':>6} {'handled':>7} "
+           f"{'aband.':>6} {'SL' + threshold:>6} {'ASA s':>6} {'AHT s':>6} {'in q':>5} {'rev':>3}"]
+    for r in rows:
+        out.append(
+            f"{_name(r['queue_name'], r['queue_arn'], 22)} {str(r['channel'])[:5]:<5} "
+            f"{r['window_start'][11:16]:<6} {_num(r['contacts_queued'], 6)} "
+            f"{_num(r['contacts_handled'], 7)} {_num(r['contacts_abandoned'], 6)} "
+            f"{_num((r['service_level'] or {}).get(threshold), 6)} "
+            f"{_num(r['avg_queue_answer_time'], 6)} {_num(r['avg_handle_time'], 6)} "
+            f"{_num(r['contacts_queued_by_enqueue'], 5)} {r['revision']:>3}")
+    return out
+
+
+def agent_table(rows: list[dict], limit: int = 15) -> list[str]:
+    out = [f"{'agent':<16} {'window':<6} {'online':>6} {'idle':>5} {'contact':>7} {'ACW':>5} "
+           f"{'NPT':>5} {'occ %':>6} {'handled':>7} {'missed':>6}"]
+    for r in rows[:limit]:
+        out.append(
+            f"{_name(r['username'], r['agent_arn'], 16)} {r['window_start'][11:16]:<6} "
+            f"{_num(r['online_time'], 6, 0)} {_num(r['idle_time'], 5, 0)} "
+            f"{_num(r['contact_time'], 7, 0)} {_num(r['after_contact_work_time'], 5, 0)} "
+            f"{_num(r['non_productive_time'], 5, 0)} {_num(r['occupancy'], 6)} "
+            f"{_num(r['contacts_handled'], 7)} {_num(r['agent_non_response'], 6)}")
+    if len(rows) > limit:
+        out.append(f"... and {len(rows) - limit} more agents")
+    return out
+
+
+def render(board: MetricsBoard, status: str) -> str:
+    """The whole screen: status line, queue table, agent table, counters."""
+    queues = board.latest(board.queues, "queue_arn")
+    agents = board.latest(board.agents, "agent_arn")
+    lines = [status, "", "Queues (newest window; SL = service level %, ASA = avg answer time)"]
+    lines += queue_table(queues) if queues else ["  waiting for the first window to close..."]
+    lines += ["", "Agents (newest window; times in seconds)"]
+    lines += agent_table(agents) if agents else ["  waiting for the first window to close..."]
+    lines += ["", f"records read: {board.records}  corrected revisions: {board.revisions}  "
+                  f"dead letters: {board.dead_letters}  queue windows: {len(board.queues)}  "
+                  f"agent windows: {len(board.agents)}"]
+    return "\n".join(lines)
