@@ -1,0 +1,49 @@
+"""What a simulation run is asked to produce: the center's size, its timeline and its faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from tools.sim.timefmt import parse_iso
+
+DEFAULT_START = "2024-01-15T08:00:00Z"
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Delivery imperfections of the real feeds; each share is a probability per record.
+
+    ``out_of_order_s`` bounds how far contact events are shuffled around their event time.
+    """
+
+    ctr_duplicates: float = 0.05  # CTRs delivered 2-3x (exact copies and older preliminary copies)
+    late_redeliveries: float = 0.01  # CTRs re-delivered as exact copies minutes to hours later
+    out_of_order_s: float = 20.0
+    agent_duplicates: float = 0.01  # agent events delivered twice (same EventId)
+    event_duplicates: float = 0.01  # contact events delivered twice (EventBridge at-least-once)
+    dropped_events: float = 0.002  # contact events never delivered (best effort)
+    malformed: float = 0.005  # extra malformed lines, as a share of the good lines of each file
+
+    @classmethod
+    def none(cls) -> FaultConfig:
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One simulation run; equal configs give byte-identical output."""
+
+    seed: int = 1
+    agents: int = 20
+    contacts: int = 400
+    start_ms: int = field(default_factory=lambda: parse_iso(DEFAULT_START))
+    duration_s: int = 3600
+    queues: int = 4
+    faults: FaultConfig = field(default_factory=FaultConfig)
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.duration_s * 1000
+
+    def with_faults(self, faults: FaultConfig) -> SimConfig:
+        return replace(self, faults=faults)
