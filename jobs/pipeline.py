@@ -1,11 +1,12 @@
 """The dataflow, independent of where records come from and go to.
 
     contact events ─ normalize ─ event time ─┐ keyBy ContactId
-    CTRs ─────────── normalize ─ event time ─┴─ ContactState ─ queue puts ─ keyBy queue ─ QueueWindows ─┐
-                                                     └─ agent puts ─┐                                   │
-    agent events ─── normalize ─ event time ── keyBy agent ─────────┴─ AgentState ── agent metrics,    │
-                                                                                   contact facts ─────┤
-    dead letters (parse errors, late records) ─────────────────────────────────────────────────────── sink
+    CTRs ─────────── normalize ─ event time ─┴─ ContactState ─ queue puts ─ keyBy queue ─┐
+                                                  │                            QueueWindows ─┐
+                                                  └─ fact puts ─┐ keyBy agent                │
+    agent events ─── normalize ─ event time ── keyBy agent ─────┴─ AgentState ─ agent       │
+                                                                  metrics, contact facts ───┤
+    dead letters (parse errors, late records) ──────────────────────────────────────── sink
 
 Each stream gets its own watermarks before anything is connected (SPEC §3), so one stream's read
 speed never makes another's records late. ``build_pipeline`` takes the raw-line streams and returns

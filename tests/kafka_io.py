@@ -47,7 +47,8 @@ def job_args(bootstrap: str, topics: dict, extra: Sequence[str] = ()) -> list[st
             "--contacts-topic", topics["contacts"], "--deadletter-topic", topics["deadletter"],
             "--group-id", f"test-{uuid.uuid4().hex[:8]}",
             "--transactional-id-prefix", f"test-{uuid.uuid4().hex[:8]}",
-            "--checkpoint-interval", "1s", "--min-pause", "200ms", "--restart-attempts", "0", *extra]
+            "--checkpoint-interval", "1s", "--min-pause", "200ms", "--restart-attempts", "0",
+            *extra]
 
 
 def flink_log_tail(lines: int = 200) -> str:
@@ -71,8 +72,8 @@ def run_bounded(bootstrap: str, topics: dict, extra: Sequence[str] = ()) -> None
     assert main(job_args(bootstrap, topics, ["--bounded", *extra])) == 0
     ends = end_offsets(bootstrap, [topics[o] for o in ("queue", "agent", "contacts", "deadletter")])
     if not any(ends.values()):
-        raise AssertionError(f"the job wrote nothing; inputs {end_offsets(bootstrap, [topics[i] for i in INPUTS])}\n"
-                             + flink_log_tail())
+        inputs = end_offsets(bootstrap, [topics[i] for i in INPUTS])
+        raise AssertionError(f"the job wrote nothing; inputs {inputs}\n" + flink_log_tail())
 
 
 def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict:

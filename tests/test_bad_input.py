@@ -13,7 +13,6 @@ from tests.jobrun import run_files
 
 def garbage(stream: str, valid: str) -> list[tuple[str, str]]:
     """(line, expected error kind) — at least ten kinds per stream."""
-    obj = json.loads(valid)
     ident = {"contact_events": "contactId", "ctrs": "ContactId", "agent_events": "EventId"}[stream]
     stamp = {"contact_events": "time", "ctrs": "LastUpdateTimestamp",
              "agent_events": "EventTimestamp"}[stream]

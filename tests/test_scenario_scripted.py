@@ -259,8 +259,8 @@ def _jittered(lines: list[str], seed: int) -> list[str]:
 
 
 def test_shuffled_within_bounds(tmp_path):
-    out = run_files(tmp_path, _jittered(contact_event_lines(), 1), _jittered(list(CTRS.values()), 2),
-                    agent_lines())
+    out = run_files(tmp_path, _jittered(contact_event_lines(), 1),
+                    _jittered(list(CTRS.values()), 2), agent_lines())
     assert_expected(out)
 
 

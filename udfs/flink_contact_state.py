@@ -41,7 +41,8 @@ class ContactStateFunction(KeyedCoProcessFunction):
             ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY()))
         group = runtime_context.get_metrics_group().add_group("contacts")
         self.counters = {name: group.counter(name) for name in (
-            "ctr_duplicates", "ctr_unchanged", "facts", "event_duplicates", "late_contact_events", "late_ctrs")}
+            "ctr_duplicates", "ctr_unchanged", "facts", "event_duplicates",
+            "late_contact_events", "late_ctrs")}
 
     def _late(self, stream: str, rec, ctx):
         wm = ctx.timer_service().current_watermark()
