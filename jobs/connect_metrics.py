@@ -39,6 +39,31 @@ def prepare_python_path() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(merged)
 
 
+LOG_DIR = os.path.join(ROOT, "var", "log", "flink")
+KEEP_LOGS = 30
+
+
+def prepare_logging() -> str:
+    """Flink's log goes to var/log/flink/, one file per process (not into site-packages).
+
+    Returns the log file pattern. ``FLINK_LOG_DIR`` / ``FLINK_IDENT_STRING`` set by the caller
+    win. Old files beyond the newest ``KEEP_LOGS`` are removed.
+    """
+    import getpass
+    import glob
+
+    log_dir = os.environ.setdefault("FLINK_LOG_DIR", LOG_DIR)
+    ident = os.environ.setdefault("FLINK_IDENT_STRING", f"{getpass.getuser()}-{os.getpid()}")
+    os.makedirs(log_dir, exist_ok=True)
+    old = sorted(glob.glob(os.path.join(log_dir, "flink-*.log")), key=os.path.getmtime)
+    for path in old[:-KEEP_LOGS]:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    return os.path.join(log_dir, f"flink-{ident}-python-*.log")
+
+
 def create_environment(cfg: JobConfig, jars: Sequence[str] = ()):
     from pyflink.common import Configuration
     from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
@@ -160,7 +185,9 @@ def build_job(cfg: JobConfig):
     else:
         inputs = {name: kafka_source(env, cfg, topic, name)
                   for name, topic in cfg.topics_in.items()}
-        idleness = cfg.idleness_ms
+        # A bounded replay must not declare a slow stream idle: the others would then run ahead
+        # and turn its records late. Idleness is for live streams that really go quiet.
+        idleness = None if cfg.bounded else cfg.idleness_ms
     rows = build_pipeline(env, cfg.settings, inputs["contact_events"], inputs["ctrs"],
                           inputs["agent_events"], idleness_ms=idleness)
     if cfg.sink == "files":
@@ -182,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     prepare_python_path()
-    LOG.info("starting: %s", describe(cfg))
+    LOG.info("starting: %s (Flink log: %s)", describe(cfg), prepare_logging())
     try:
         env = build_job(cfg)
     except ConfigError as e:

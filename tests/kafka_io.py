@@ -51,16 +51,17 @@ def job_args(bootstrap: str, topics: dict, extra: Sequence[str] = ()) -> list[st
             *extra]
 
 
-def flink_log_tail(lines: int = 200) -> str:
-    """The end of this process's Flink log (local mini-cluster), for failure messages."""
+def flink_log_tail(pid: Optional[int] = None, lines: int = 200) -> str:
+    """The end of a process's Flink log (this process by default), for failure messages."""
     import glob
     import os
 
-    import pyflink
+    from jobs.connect_metrics import LOG_DIR
 
-    logs = glob.glob(os.path.join(os.path.dirname(pyflink.__file__), "log", "flink-*.log"))
+    log_dir = os.environ.get("FLINK_LOG_DIR", LOG_DIR)
+    logs = glob.glob(os.path.join(log_dir, f"flink-*-{pid or os.getpid()}-python-*.log"))
     if not logs:
-        return "(no flink log)"
+        return f"(no flink log for pid {pid or os.getpid()} in {log_dir})"
     with open(max(logs, key=os.path.getmtime), errors="replace") as f:
         return "".join(f.readlines()[-lines:])
 
@@ -91,9 +92,12 @@ def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict:
 def start_unbounded(bootstrap: str, topics: dict, extra: Sequence[str] = (),
                     log_path: Optional[str] = None) -> subprocess.Popen:
     """The job as a separate process that runs until it is stopped (``stop_job``)."""
+    import os
+
     out = open(log_path, "w") if log_path else subprocess.DEVNULL
+    env = {k: v for k, v in os.environ.items() if k != "FLINK_IDENT_STRING"}  # its own log file
     return subprocess.Popen([sys.executable, "-m", "jobs.connect_metrics",
-                             *job_args(bootstrap, topics, extra)],
+                             *job_args(bootstrap, topics, extra)], env=env,
                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -29,12 +29,12 @@ from udfs.agent_state import (
     insert_event,
     is_empty,
     join_time,
+    last_point_reaches,
     next_emission,
     prune,
     put_ctr,
     retract_ctr,
     window_parts,
-    windows_touched,
 )
 from udfs.records import AVAILABLE, CUSTOM, OFFLINE, AgentConfig, AgentEvent
 
@@ -355,9 +355,12 @@ def test_a_window_whose_only_ctr_is_retracted_is_re_emitted_with_zeros() -> None
                                                         (None, None, None))
 
 
-def test_windows_touched_by_an_event_cover_its_timeout() -> None:
-    assert list(windows_touched(T0 + 10 * S, W, TIMEOUT)) == [T0 + k * W for k in range(5)]
-    assert list(windows_touched(T0 + 10 * S, W, 30 * S)) == [T0]
+def test_last_point_reaches_while_the_timeout_lasts() -> None:
+    state = AgentState()
+    assert not last_point_reaches(state, T0, TIMEOUT)
+    state.points.append((T0 + 10 * S, 0))
+    assert last_point_reaches(state, T0 + 4 * W, TIMEOUT)  # 10 s + 240 s > 4 min
+    assert not last_point_reaches(state, T0 + 10 * S + TIMEOUT, TIMEOUT)
 
 
 # --- prune --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from tests.kafka_io import (
     by_output,
     consume,
     consume_to_end,
+    flink_log_tail,
     produce,
     run_bounded,
     start_unbounded,
@@ -84,7 +85,7 @@ def test_late_ctr_produces_exactly_one_corrected_revision(kafka_bootstrap, topic
         first = consume(kafka_bootstrap, [topics["queue"]], timeout_s=120,
                         until=lambda rs: any(r["key"] == key for r in rs))
         assert [r["revision"] for r in first if r["key"] == key] == [1], \
-            (tmp_path / "job.log").read_text()[-3000:]
+            (tmp_path / "job.log").read_text()[-3000:] + flink_log_tail(job.pid)
         corrected = ctr("c1", last_update="09:05:00", disconnect="09:01:50", queue="support",
                         queue_name="Support", enqueued="09:00:20", dequeued="09:00:40",
                         duration=20, agent="ann", routing_profile="CTR RP", connected="09:00:40",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Optional
 
 from udfs.agent_intervals import agent_time_fields, newly_missed, state_flags, window_times
 from udfs.contact_metrics import CtrContribution, ctr_contribution, handled_fields
@@ -167,9 +167,10 @@ def next_emission(state: AgentState, ws: int, window_ms: int,
     return revision, times, non_response, handled, names
 
 
-def windows_touched(ts_ms: int, window_ms: int, timeout_ms: int) -> Iterable[int]:
-    """Window starts whose numbers an event at ``ts_ms`` can change (its state lasts <= timeout)."""
-    return range(window_start(ts_ms, window_ms), ts_ms + timeout_ms + 1, window_ms)
+def last_point_reaches(state: AgentState, ms: int, timeout_ms: int) -> bool:
+    """Whether the agent's latest known state can still hold at ``ms`` (so that window needs a
+    timer): its last event is at most ``timeout_ms`` before it."""
+    return bool(state.points) and state.points[-1][0] + timeout_ms > ms
 
 
 def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,

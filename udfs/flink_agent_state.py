@@ -18,11 +18,11 @@ from udfs.agent_state import (
     insert_event,
     is_empty,
     join_time,
+    last_point_reaches,
     next_emission,
     prune,
     put_ctr,
     retract_ctr,
-    windows_touched,
 )
 from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
 from udfs.late import late_dead_letter
@@ -71,10 +71,12 @@ class AgentStateFunction(KeyedCoProcessFunction):
                 yield row
             ws += w
 
-    def _register_windows(self, ctx, ts_ms: int):
-        timers = ctx.timer_service()
-        for ws in windows_touched(ts_ms, self.s.window_ms, self.s.agent_timeout_ms):
-            timers.register_event_time_timer(fire_time(ws, self.s.window_ms))
+    def _register_window(self, ctx, ts_ms: int):
+        """The fire timer of the window containing ``ts_ms``; each fired window chains the next
+        one while the agent's state can still last into it (one timer call per event instead of
+        one per window the event may touch)."""
+        ws = window_start(ts_ms, self.s.window_ms)
+        ctx.timer_service().register_event_time_timer(fire_time(ws, self.s.window_ms))
 
     # -- inputs -----------------------------------------------------------------------------
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
@@ -89,7 +91,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if not insert_event(st, value):
             self.counters["event_duplicates"].inc()
             return
-        self._register_windows(ctx, value.event_ms)
+        self._register_window(ctx, value.event_ms)
         if value.event_ms <= wm:  # late but within the allowed lateness: correct the past
             yield from self._refresh_fired(ctx.get_current_key(), st, value.event_ms, wm)
         self.state.update(st)
@@ -143,9 +145,12 @@ class AgentStateFunction(KeyedCoProcessFunction):
                     yield self._fact_row(st, revision, rec)
         w = self.s.window_ms
         if (timestamp + 1) % w == 0:
-            row = self._window_row(agent_arn, st, timestamp + 1 - w)
+            ws = timestamp + 1 - w
+            row = self._window_row(agent_arn, st, ws)
             if row is not None:
                 yield row
+            if last_point_reaches(st, ws + w, self.s.agent_timeout_ms):
+                ctx.timer_service().register_event_time_timer(fire_time(ws + w, w))
             oldest_open = timestamp + 1 - w - self.s.allowed_lateness_ms
             prune(st, keep_from_ms=oldest_open - self.s.agent_timeout_ms,
                   config_keep_from_ms=timestamp - self.s.contact_retention_ms,
