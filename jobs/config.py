@@ -5,8 +5,12 @@ Every setting has one flag (``--help`` lists them with defaults). The same keys 
 ``{"PropertyGroupId": ..., "PropertyMap": {...}}``); keys are the flag names without the leading
 dashes (``"bootstrap-servers"``, ``"window"``), in any group except ``kafka``, whose entries are
 passed through verbatim to the Kafka clients (security settings such as ``security.protocol``,
-``sasl.mechanism``, ``sasl.jaas.config``). Flags given on the command line win over the file.
-On the service the file is ``/etc/flink/application_properties.json``; locally ``--properties``.
+``sasl.mechanism``, ``sasl.jaas.config``), and ``kinesis``, whose entries go verbatim into the
+Kinesis source's configuration (``source.reader.type``, ``source.efo.consumer.name``, ...).
+Groups named ``kinesis.analytics.*`` belong to the service (``kinesis.analytics.flink.run.options``
+names the entry script, jar and pyFiles) and are ignored. Flags given on the command line win over
+the file. On the service the file is ``/etc/flink/application_properties.json``; locally
+``--properties``.
 
 Bad configuration fails fast with a message naming the flag; secret values are never echoed.
 """
@@ -24,9 +28,20 @@ from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE, Settings
 
 MANAGED_FLINK_PROPERTIES = "/etc/flink/application_properties.json"
 KAFKA_GROUP = "kafka"
+KINESIS_GROUP = "kinesis"
+#: Property groups of Managed Flink itself (e.g. kinesis.analytics.flink.run.options).
+SERVICE_GROUP_PREFIX = "kinesis.analytics."
+STREAM_FLAGS = {"contact_events": "--contact-events-stream", "ctrs": "--ctrs-stream",
+                "agent_events": "--agent-events-stream"}
+#: --starting-offsets -> the Kinesis source's source.init.position.
+KINESIS_POSITIONS = {"earliest": "TRIM_HORIZON", "latest": "LATEST"}
+_STREAM_ARN = re.compile(r"^arn:(aws[a-z-]*):kinesis:([a-z0-9-]+):(\d{12}):stream/([\w.-]{1,128})$")
+_STREAM_NAME = re.compile(r"^[\w.-]{1,128}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_ACCOUNT = re.compile(r"^\d{12}$")
 FILE_NAMES = {QUEUE: "queue_metrics.jsonl", AGENT: "agent_metrics.jsonl",
               CONTACT: "contacts.jsonl", DEADLETTER: "deadletter.jsonl"}
-SECRET_HINTS = ("password", "secret", "jaas", "token", "key")
+SECRET_HINTS = ("password", "secret", "jaas", "token", "key", "credential", "user.info")
 
 
 class ConfigError(ValueError):
@@ -86,8 +101,23 @@ class JobConfig:
     create_topics: bool = True
     jar: Optional[str] = None
     kafka_properties: dict = field(default_factory=dict)
+    streams_in: dict = field(default_factory=dict)  # stream -> Kinesis stream ARN (given ones)
+    kinesis_region: Optional[str] = None
+    kinesis_properties: dict = field(default_factory=dict)
     job_name: str = "connect-metrics"
     settings: Settings = field(default_factory=Settings)
+
+
+class _SafeArgumentParser(argparse.ArgumentParser):
+    """argparse echoes unrecognized arguments verbatim; a mistyped ``--kafka-propety
+    sasl.jaas.config=...`` would print the password. Only option names are shown."""
+
+    def error(self, message: str):  # type: ignore[override]
+        head, sep, rest = message.partition("unrecognized arguments: ")
+        if sep:
+            names = [a.split("=", 1)[0] for a in rest.split() if a.startswith("-")]
+            message = f"{head}unrecognized arguments: {' '.join(names) or '(values not shown)'}"
+        super().error(message)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -99,7 +129,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _SafeArgumentParser(
         prog="python -m jobs.connect_metrics",
         description="Amazon Connect contact events, CTRs and agent events -> exactly-once, "
                     "event-time queue and agent metrics (PyFlink).",
@@ -109,10 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
                "--sink files --output out/ --window 60s",
     )
     g = p.add_argument_group("sources and sinks")
-    g.add_argument("--source", choices=("files", "kafka"), default=None,
+    g.add_argument("--source", choices=("files", "kafka", "kinesis"), default=None,
                    help="where the three feeds come from (default: files)")
     g.add_argument("--sink", choices=("files", "kafka"), default=None,
-                   help="where the outputs go (default: same as --source)")
+                   help="where the outputs go; kafka when --source is kinesis "
+                        "(default: same as --source)")
     g.add_argument("--contact-events", metavar="FILE",
                    help="contact events, JSON Lines (file mode)")
     g.add_argument("--ctrs", metavar="FILE", help="contact trace records, JSON Lines (file mode)")
@@ -141,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output topic of dead letters (bad and late input)")
     k.add_argument("--group-id", default="connect-metrics", help="consumer group id")
     k.add_argument("--starting-offsets", choices=("earliest", "latest", "committed"),
-                   default="earliest", help="where to start reading when there is no checkpoint")
+                   default="earliest",
+                   help="where to start reading when there is no checkpoint (Kinesis: earliest "
+                        "= TRIM_HORIZON, latest = LATEST)")
     k.add_argument("--bounded", action="store_true",
                    help="stop at the offsets that are latest when the job starts (replays, tests)")
     k.add_argument("--idleness", default="30s",
@@ -155,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not create missing output topics at start-up")
     k.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
                    help="extra Kafka client property (repeatable), e.g. security.protocol=SSL")
+    ks = p.add_argument_group("kinesis (needs the jar built with `mvn -Pkinesis package`)")
+    for flag, what in zip(STREAM_FLAGS.values(),
+                          ("contact events", "contact trace records", "agent events")):
+        ks.add_argument(flag, metavar="NAME|ARN",
+                        help=f"Kinesis stream of {what} (--source kinesis; any of the three "
+                             "may be omitted)")
+    ks.add_argument("--kinesis-region", metavar="REGION",
+                    help="AWS region of the streams (default: the region of the stream ARNs)")
+    ks.add_argument("--aws-account-id", metavar="ID",
+                    help="12-digit account that owns the streams (needed for stream names)")
+    ks.add_argument("--kinesis-property", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra Kinesis source setting (repeatable), e.g. source.reader.type=EFO")
     s = p.add_argument_group("processing")
     s.add_argument("--window", default="60s", help="tumbling window size")
     s.add_argument("--out-of-orderness", default="60s", help="bounded out-of-orderness per stream")
@@ -211,9 +256,33 @@ def load_properties(path: Optional[str]) -> tuple[dict, dict]:
     for group in groups:
         if not isinstance(group, dict) or not isinstance(group.get("PropertyMap"), dict):
             raise ConfigError(f"--properties: {path}: each group needs a PropertyMap object")
-        target = kafka if group.get("PropertyGroupId") == KAFKA_GROUP else job
+        group_id = str(group.get("PropertyGroupId", ""))
+        if group_id == KINESIS_GROUP or group_id.startswith(SERVICE_GROUP_PREFIX):
+            continue  # the Kinesis source's own settings (load_group) / the service's
+        target = kafka if group_id == KAFKA_GROUP else job
         target.update({str(k): str(v) for k, v in group["PropertyMap"].items()})
     return job, kafka
+
+
+def load_group(path: Optional[str], group_id: str) -> dict:
+    """The entries of one property group (e.g. ``kinesis``), or an empty dict."""
+    if path is None:
+        path = MANAGED_FLINK_PROPERTIES if os.path.exists(MANAGED_FLINK_PROPERTIES) else None
+    if path is None:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            groups = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"--properties: cannot read {path}: {e}") from None
+    if isinstance(groups, dict):
+        groups = [{"PropertyGroupId": k, "PropertyMap": v} for k, v in groups.items()]
+    found: dict = {}
+    for group in groups if isinstance(groups, list) else []:
+        if isinstance(group, dict) and group.get("PropertyGroupId") == group_id \
+                and isinstance(group.get("PropertyMap"), dict):
+            found.update({str(k): str(v) for k, v in group["PropertyMap"].items()})
+    return found
 
 
 def _redact(key: str, value: str) -> str:
@@ -246,12 +315,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> JobConfig:
                 raise ConfigError(f"--{key}: expected one of {sorted(action.choices)}, "
                                   f"got {value!r}")
             setattr(args, dest, value)
+    kinesis_props = load_group(args.properties, KINESIS_GROUP)
+    for item in args.kinesis_property:
+        k_, sep, v_ = item.partition("=")
+        if not sep or not k_.strip():
+            raise ConfigError("--kinesis-property: expected KEY=VALUE, got an item without "
+                              "'=' (not shown: it may hold a secret)")
+        kinesis_props[k_.strip()] = v_
     for item in args.kafka_property:
         k_, sep, v_ = item.partition("=")
         if not sep or not k_.strip():
-            raise ConfigError(f"--kafka-property: expected KEY=VALUE, got {_redact(item, item)!r}")
+            raise ConfigError("--kafka-property: expected KEY=VALUE, got an item without '=' "
+                              "(not shown: it may hold a secret)")
         kafka_props[k_.strip()] = v_
-    return _to_config(args, kafka_props)
+    return _to_config(args, kafka_props, kinesis_props)
 
 
 def _explicit_dests(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> set:
@@ -262,9 +339,10 @@ def _explicit_dests(parser: argparse.ArgumentParser, argv: Optional[Sequence[str
     return set(vars(probe.parse_args(argv)))
 
 
-def _to_config(args: argparse.Namespace, kafka_props: dict) -> JobConfig:
+def _to_config(args: argparse.Namespace, kafka_props: dict,
+               kinesis_props: Optional[dict] = None) -> JobConfig:
     source = args.source or "files"
-    sink = args.sink or source
+    sink = args.sink or ("kafka" if source == "kinesis" else source)
     window_ms = parse_duration_ms(args.window, "--window")
     if window_ms < 1000 or window_ms % 1000:
         raise ConfigError(f"--window: must be whole seconds >= 1s, got {args.window!r}")
@@ -305,9 +383,48 @@ def _to_config(args: argparse.Namespace, kafka_props: dict) -> JobConfig:
         transactional_id_prefix=args.transactional_id_prefix,
         create_topics=not args.no_create_topics, jar=args.jar,
         kafka_properties=kafka_props, job_name=args.job_name, settings=settings,
+        kinesis_properties=dict(kinesis_props or {}),
     )
+    if source == "kinesis":
+        cfg.kinesis_region, cfg.streams_in = resolve_streams(
+            {name: getattr(args, name + "_stream") for name in STREAM_FLAGS},
+            args.kinesis_region, args.aws_account_id)
     validate(cfg)
     return cfg
+
+
+def resolve_streams(streams: dict, region: Optional[str],
+                    account: Optional[str]) -> tuple[str, dict]:
+    """(region, {stream: ARN}) from stream names or ARNs; names need the region and account."""
+    given = {name: value.strip() for name, value in streams.items() if value and value.strip()}
+    if not given:
+        raise ConfigError("--source kinesis: give at least one of --contact-events-stream, "
+                          "--ctrs-stream, --agent-events-stream")
+    if region is not None and not _REGION.match(region):
+        raise ConfigError(f"--kinesis-region: expected a region like us-east-1, got {region!r}")
+    if account is not None and not _ACCOUNT.match(account):
+        raise ConfigError(f"--aws-account-id: expected 12 digits, got {account!r}")
+    arns = {}
+    for name, value in given.items():
+        flag = STREAM_FLAGS[name]
+        arn = _STREAM_ARN.match(value)
+        if arn:
+            region = region or arn.group(2)
+            if arn.group(2) != region:
+                raise ConfigError(f"{flag}: stream is in {arn.group(2)}, not in the "
+                                  f"--kinesis-region {region}")
+            arns[name] = value
+            continue
+        if value.startswith("arn:") or not _STREAM_NAME.match(value):
+            raise ConfigError(f"{flag}: expected a stream name or "
+                              f"arn:aws:kinesis:REGION:ACCOUNT:stream/NAME, got {value!r}")
+        if not region or not account:
+            raise ConfigError(f"{flag}: a stream name needs --kinesis-region and "
+                              "--aws-account-id (or give the stream ARN)")
+        partition = ("aws-cn" if region.startswith("cn-")
+                     else "aws-us-gov" if region.startswith("us-gov-") else "aws")
+        arns[name] = f"arn:{partition}:kinesis:{region}:{account}:stream/{value}"
+    return region, arns
 
 
 def validate(cfg: JobConfig) -> None:
@@ -333,6 +450,12 @@ def validate(cfg: JobConfig) -> None:
         if cfg.checkpoint_interval_ms <= 0:
             raise ConfigError("--checkpoint-interval: the exactly-once Kafka sink commits on "
                               "checkpoints; it must be > 0")
+    if cfg.source == "kinesis":
+        if cfg.starting_offsets not in KINESIS_POSITIONS:
+            raise ConfigError("--starting-offsets: Kinesis supports earliest or latest (the "
+                              "read position is kept in checkpoints, not committed)")
+        if cfg.bounded:
+            raise ConfigError("--bounded: not supported with --source kinesis")
     if cfg.jar and not os.path.isfile(cfg.jar):
         raise ConfigError(f"--jar: no such file: {cfg.jar}")
 
@@ -344,4 +467,5 @@ def describe(cfg: JobConfig) -> str:
     return (f"source={cfg.source} sink={cfg.sink} window={s.window_ms}ms "
             f"out_of_orderness={s.out_of_orderness_ms}ms lateness={s.allowed_lateness_ms}ms "
             f"thresholds={list(s.thresholds)} parallelism={cfg.parallelism} "
-            f"mode={cfg.execution_mode} kafka_properties={kafka}")
+            f"mode={cfg.execution_mode} kafka_properties={kafka}"
+            + (f" kinesis_streams={cfg.streams_in}" if cfg.source == "kinesis" else ""))

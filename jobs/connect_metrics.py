@@ -20,10 +20,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # `flink run -py jobs/connect_metrics.py` starts with jobs/ on the path
     sys.path.insert(0, ROOT)
 
-from jobs.config import FILE_NAMES, ConfigError, JobConfig, describe, parse_args  # noqa: E402
+from jobs.config import (  # noqa: E402
+    FILE_NAMES,
+    KINESIS_POSITIONS,
+    ConfigError,
+    JobConfig,
+    describe,
+    parse_args,
+)
 
 LOG = logging.getLogger("connect_metrics")
 DEFAULT_JAR = os.path.join(ROOT, "lib", "connect-metrics-deps.jar")
+KINESIS_SOURCE_CLASS = "org.apache.flink.connector.kinesis.source.KinesisStreamsSource"
 
 
 def prepare_python_path() -> None:
@@ -88,7 +96,7 @@ def create_environment(cfg: JobConfig, jars: Sequence[str] = ()):
         conf.set_string("pipeline.jars", ";".join(f"file://{os.path.abspath(j)}" for j in jars))
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(cfg.parallelism)
-    if cfg.sink == "kafka" or cfg.source == "kafka":
+    if cfg.sink == "kafka" or cfg.source in ("kafka", "kinesis"):
         env.enable_checkpointing(cfg.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
         ck = env.get_checkpoint_config()
         ck.set_checkpoint_timeout(cfg.checkpoint_timeout_ms)
@@ -131,6 +139,35 @@ def kafka_source(env, cfg: JobConfig, topic: str, name: str):
     return env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka {name}")
 
 
+def kinesis_source(env, cfg: JobConfig, stream_arn: str, name: str):
+    """A Kinesis Data Streams source (flink-connector-aws-kinesis-streams, in the jar only when
+    it was built with ``mvn -Pkinesis package``); records are the UTF-8 JSON strings."""
+    from py4j.java_gateway import JavaClass
+    from pyflink.common import Configuration, WatermarkStrategy
+    from pyflink.datastream.connectors import Source
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    source_class = jvm
+    for part in KINESIS_SOURCE_CLASS.split("."):
+        source_class = getattr(source_class, part)
+    if not isinstance(source_class, JavaClass):
+        raise ConfigError(f"--source kinesis: {KINESIS_SOURCE_CLASS} is not in the jar; build "
+                          "it with the Kinesis connector: `mvn -B -q -Pkinesis package`")
+    config = Configuration()
+    config.set_string("aws.region", cfg.kinesis_region)
+    config.set_string("source.init.position", KINESIS_POSITIONS[cfg.starting_offsets])
+    for key, value in cfg.kinesis_properties.items():
+        config.set_string(key, value)
+    source = (source_class.builder()
+              .setStreamArn(stream_arn)
+              .setSourceConfig(config._j_configuration)
+              .setDeserializationSchema(
+                  jvm.io.connectmetrics.flink.NullSafeStringDeserializationSchema())
+              .build())
+    return env.from_source(Source(source), WatermarkStrategy.no_watermarks(), f"kinesis {name}")
+
+
 def kafka_sink(cfg: JobConfig):
     from pyflink.datastream.connectors.base import DeliveryGuarantee
     from pyflink.datastream.connectors.kafka import KafkaSink
@@ -171,7 +208,7 @@ def build_job(cfg: JobConfig):
     from jobs.pipeline import build_pipeline
 
     jars = []
-    if "kafka" in (cfg.source, cfg.sink):
+    if "kafka" in (cfg.source, cfg.sink) or cfg.source == "kinesis":
         jar = cfg.jar or DEFAULT_JAR
         if not os.path.isfile(jar):
             raise ConfigError(f"--jar: {jar} not found; run `make setup` (tools/setup.sh) first")
@@ -182,6 +219,10 @@ def build_job(cfg: JobConfig):
                   for name, path in (("contact_events", cfg.contact_events), ("ctrs", cfg.ctrs),
                                      ("agent_events", cfg.agent_events))}
         idleness = None
+    elif cfg.source == "kinesis":
+        inputs = {name: kinesis_source(env, cfg, cfg.streams_in[name], name)
+                  if name in cfg.streams_in else None for name in cfg.topics_in}
+        idleness = cfg.idleness_ms
     else:
         inputs = {name: kafka_source(env, cfg, topic, name)
                   for name, topic in cfg.topics_in.items()}
