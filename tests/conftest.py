@@ -87,6 +87,7 @@ def _docker_kafka() -> Iterator[str]:
         "KAFKA_TRANSACTION_MAX_TIMEOUT_MS": str(TRANSACTION_MAX_TIMEOUT_MS),
         "KAFKA_MESSAGE_MAX_BYTES": str(MAX_MESSAGE_BYTES),
         "KAFKA_REPLICA_FETCH_MAX_BYTES": str(MAX_MESSAGE_BYTES),
+        "KAFKA_LOG_RETENTION_MS": "-1",  # inputs carry historical event-time timestamps
     }.items():
         container.with_env(key, value)
     container.start()

@@ -10,6 +10,14 @@ Library::
     with start_broker() as kafka:                  # temp folder, removed on stop
         create_topics(kafka.bootstrap, ["in", "out"], compacted=["out"])
 
+Failure tests restart the same broker, same port and same storage, mid-stream::
+
+    kafka = start_broker(port=free_ports(1)[0])
+    kafka.restart(downtime_s=10)                   # SIGTERM (or kill=True: SIGKILL), wait, start
+
+A SASL/SCRAM listener beside the plaintext one (``scram_users={"alice": "pw"}``) serves
+``kafka.sasl_bootstrap`` for security tests.
+
 CLI (a broker that outlives the command, state under ``var/kafka/`` or ``--dir``)::
 
     python -m tools.kafka_local start --topics a,b   # prints the bootstrap address
@@ -92,17 +100,32 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
-    """``server.properties`` for one combined broker + controller node on 127.0.0.1."""
+#: The SASL mechanism of the optional SCRAM listener (``LocalKafka(scram_users=...)``).
+SCRAM_MECHANISM = "SCRAM-SHA-256"
+
+
+def server_properties(data_dir: Path, port: int, controller_port: int,
+                      sasl_port: Optional[int] = None) -> str:
+    """``server.properties`` for one combined broker + controller node on 127.0.0.1.
+
+    With ``sasl_port`` a second client listener, SASL_PLAINTEXT with SCRAM-SHA-256, is added
+    (the users are created when the storage is formatted); brokers talk PLAINTEXT among
+    themselves either way.
+    """
+    listeners = [f"PLAINTEXT://{HOST}:{port}"]
+    protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"]
+    if sasl_port is not None:
+        listeners.append(f"SASL_PLAINTEXT://{HOST}:{sasl_port}")
+        protocols.append("SASL_PLAINTEXT:SASL_PLAINTEXT")
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
+        "listeners": ",".join([*listeners, f"CONTROLLER://{HOST}:{controller_port}"]),
+        "advertised.listeners": ",".join(listeners),
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": ",".join(protocols),
         "log.dirs": str(data_dir),
         # One node: every internal topic has one replica and accepts writes with one in sync.
         "offsets.topic.replication.factor": "1",
@@ -120,12 +143,19 @@ def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
         "transaction.max.timeout.ms": str(TRANSACTION_MAX_TIMEOUT_MS),
         "message.max.bytes": str(MAX_MESSAGE_BYTES),
         "replica.fetch.max.bytes": str(MAX_MESSAGE_BYTES),
+        # Tests, the demo and replays produce records timestamped with their (often historical)
+        # event time; time-based retention would delete them minutes after they were written.
+        "log.retention.ms": "-1",
         # A small machine (2 cores): fewer threads than Kafka's server defaults.
         "num.network.threads": "2",
         "num.io.threads": "4",
         "num.recovery.threads.per.data.dir": "1",
         "background.threads": "4",
     }
+    if sasl_port is not None:
+        settings["sasl.enabled.mechanisms"] = SCRAM_MECHANISM
+        settings[f"listener.name.sasl_plaintext.{SCRAM_MECHANISM.lower()}.sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;")
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
@@ -360,9 +390,12 @@ class LocalKafka:
     """One broker JVM in ``base_dir`` (``server.properties``, ``data/``, ``broker.log``).
 
     ``base_dir=None`` uses a temporary folder that ``stop()`` removes. A given ``base_dir`` is
-    kept (with its log) but its ``data/`` is wiped on every start: storage is always fresh.
+    kept (with its log) but its ``data/`` is wiped on every ``start()``: storage is fresh.
+    ``restart()`` is the exception: it keeps the storage and the ports, like a real broker that
+    goes down and comes back (failure tests). ``port`` pins the client port (else a free one).
     With ``die_with_parent`` the JVM gets SIGTERM when the thread that started it exits (Linux
     parent-death signal), so a killed test run leaves no broker behind; the CLI turns it off.
+    ``scram_users`` ({user: password}) adds a SASL_PLAINTEXT/SCRAM-SHA-256 listener.
     """
 
     def __init__(
@@ -371,6 +404,8 @@ class LocalKafka:
         heap: str = DEFAULT_HEAP,
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT_S,
         die_with_parent: bool = True,
+        port: Optional[int] = None,
+        scram_users: Optional[Mapping[str, str]] = None,
     ) -> None:
         self._owns_dir = base_dir is None
         if self._owns_dir:
@@ -381,8 +416,11 @@ class LocalKafka:
         self.heap = heap
         self.startup_timeout = startup_timeout
         self.die_with_parent = die_with_parent
+        self.fixed_port = port
+        self.scram_users = dict(scram_users or {})
         self.port: Optional[int] = None
         self.controller_port: Optional[int] = None
+        self.sasl_port: Optional[int] = None
         self.process: Optional[subprocess.Popen] = None
 
     @property
@@ -390,6 +428,13 @@ class LocalKafka:
         if self.port is None:
             raise RuntimeError("broker not started")
         return f"{HOST}:{self.port}"
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        """``host:port`` of the SASL_PLAINTEXT/SCRAM listener (needs ``scram_users``)."""
+        if self.sasl_port is None:
+            raise RuntimeError("broker not started, or started without scram_users")
+        return f"{HOST}:{self.sasl_port}"
 
     @property
     def pid(self) -> Optional[int]:
@@ -411,35 +456,78 @@ class LocalKafka:
         if self.is_running():
             return self
         classpath = _classpath()
-        started = time.monotonic()
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        data_dir = self.base_dir / DATA_DIR
-        shutil.rmtree(data_dir, ignore_errors=True)
-        self.port, self.controller_port = free_ports(2)
+        shutil.rmtree(self.base_dir / DATA_DIR, ignore_errors=True)
+        ports = free_ports(3)
+        if self.fixed_port is not None:
+            ports = [self.fixed_port, *[p for p in ports if p != self.fixed_port]]
+        self.port, self.controller_port = ports[0], ports[1]
+        self.sasl_port = ports[2] if self.scram_users else None
         self.properties_path.write_text(
-            server_properties(data_dir, self.port, self.controller_port)
+            server_properties(self.base_dir / DATA_DIR, self.port, self.controller_port,
+                              self.sasl_port)
         )
-        log4j = self.base_dir / LOG4J_FILE
-        log4j.write_text(log4j_properties(self.log_path))
+        (self.base_dir / LOG4J_FILE).write_text(log4j_properties(self.log_path))
+        self._format(classpath)
+        return self._launch(classpath)
+
+    def restart(self, downtime_s: float = 0.0, kill: bool = False) -> LocalKafka:
+        """Stop the JVM (SIGTERM, or SIGKILL with ``kill``), wait ``downtime_s``, start it again
+        on the same ports with the same storage (topics, offsets, transactions survive)."""
+        if self.port is None:
+            raise RuntimeError("broker never started")
+        self.halt(kill=kill)
+        if downtime_s > 0:
+            time.sleep(downtime_s)
+        return self._launch(_classpath())
+
+    def halt(self, kill: bool = False, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> None:
+        """Stop the JVM but keep its storage and ports for ``resume()``/``restart()``."""
+        if self.process is not None and self.process.poll() is None:
+            if kill:
+                os.kill(self.process.pid, signal.SIGKILL)
+            else:
+                stop_process(self.process.pid, timeout)
+        if self.process is not None:
+            self.process.wait()
+        _log(f"broker at {self.bootstrap} {'killed' if kill else 'stopped'} (storage kept)")
+
+    def resume(self) -> LocalKafka:
+        """Start a halted broker again on its ports and storage."""
+        if self.port is None:
+            raise RuntimeError("broker never started")
+        if self.is_running():
+            return self
+        return self._launch(_classpath())
+
+    def _format(self, classpath: str) -> None:
         java = shutil.which("java") or "java"
-        jvm_opts = [
-            "-Xms128m",
-            f"-Xmx{self.heap}",
-            "-XX:+ExitOnOutOfMemoryError",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile=file:{log4j}",
-            f"-Dkafka.logs.dir={self.base_dir}",
-        ]
+        scram = []
+        for user, password in self.scram_users.items():
+            scram += ["--add-scram", f"{SCRAM_MECHANISM}=[name={user},password={password}]"]
         fmt = subprocess.run(
-            [java, "-Xmx256m", f"-Dlog4j2.configurationFile=file:{log4j}", "-cp", classpath,
-             STORAGE_TOOL_CLASS, "format", "--standalone",
-             "-t", new_cluster_id(), "-c", str(self.properties_path)],
+            [java, "-Xmx256m", f"-Dlog4j2.configurationFile=file:{self.base_dir / LOG4J_FILE}",
+             "-cp", classpath, STORAGE_TOOL_CLASS, "format", "--standalone",
+             "-t", new_cluster_id(), "-c", str(self.properties_path), *scram],
             capture_output=True,
             text=True,
             check=False,
         )
         if fmt.returncode != 0:
             raise KafkaStartError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
+
+    def _launch(self, classpath: str) -> LocalKafka:
+        """Start the JVM on the configured ports and storage; wait until it serves metadata."""
+        started = time.monotonic()
+        java = shutil.which("java") or "java"
+        jvm_opts = [
+            "-Xms128m",
+            f"-Xmx{self.heap}",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile=file:{self.base_dir / LOG4J_FILE}",
+            f"-Dkafka.logs.dir={self.base_dir}",
+        ]
         prefix = []
         if self.die_with_parent and shutil.which("setpriv"):
             prefix = [shutil.which("setpriv"), "--pdeathsig", "TERM"]
@@ -454,7 +542,8 @@ class LocalKafka:
                 cwd=self.base_dir,
                 start_new_session=True,
             )
-        _started_brokers.append(self)
+        if self not in _started_brokers:
+            _started_brokers.append(self)
         try:
             wait_until_ready(self.bootstrap, self.startup_timeout, self.process, self.log_path)
         except BaseException:
@@ -465,7 +554,7 @@ class LocalKafka:
         return self
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> None:
-        """Stop the JVM (SIGTERM, SIGKILL after ``timeout``); idempotent."""
+        """Stop the JVM (SIGTERM, SIGKILL after ``timeout``) and drop its storage; idempotent."""
         if self.process is not None:
             if self.process.poll() is None:
                 stop_process(self.process.pid, timeout)
@@ -496,7 +585,8 @@ def _stop_forgotten_brokers() -> None:
 
 
 def start_broker(base_dir: Optional[os.PathLike | str] = None, **options: object) -> LocalKafka:
-    """Start a broker (see ``LocalKafka``) and return its handle: ``.bootstrap``, ``.stop()``."""
+    """Start a broker (see ``LocalKafka``) and return its handle: ``.bootstrap``, ``.stop()``,
+    ``.restart()``."""
     return LocalKafka(base_dir, **options).start()  # type: ignore[arg-type]
 
 

@@ -15,8 +15,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * own builder can do neither (fixed topic or a Python topic selector, no per-element key).
  *
  * <p>PyFlink sends {@code Types.ROW([Types.STRING(), Types.STRING(), Types.STRING()])}. A null key
- * gives a keyless record, a null value a tombstone. The element's timestamp (if any) becomes the
- * record timestamp, as Flink's own serialization-schema builder does.
+ * gives a keyless record, a null value a tombstone.
+ *
+ * <p>The record timestamp is left to the producer (the time of writing), not the element's event
+ * time: a replay of months-old history would otherwise write metrics and dead letters that
+ * time-based retention deletes at once, and the window a record describes is in its payload.
  */
 public class TopicKeyValueSerializationSchema implements KafkaRecordSerializationSchema<Row> {
 
@@ -35,11 +38,10 @@ public class TopicKeyValueSerializationSchema implements KafkaRecordSerializatio
         if (topic == null || topic.toString().isEmpty()) {
             throw new IllegalArgumentException("Row(topic, key, value) has no topic: " + element);
         }
-        Long recordTimestamp = timestamp == null || timestamp < 0L ? null : timestamp;
         return new ProducerRecord<>(
                 topic.toString(),
                 null,
-                recordTimestamp,
+                null,
                 utf8(element.getField(1)),
                 utf8(element.getField(2)));
     }
