@@ -237,35 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_properties(path: Optional[str]) -> tuple[dict, dict]:
-    """(job keys, kafka passthrough) from an application_properties.json, or empty dicts."""
-    if path is None:
-        path = MANAGED_FLINK_PROPERTIES if os.path.exists(MANAGED_FLINK_PROPERTIES) else None
-    if path is None:
-        return {}, {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            groups = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"--properties: cannot read {path}: {e}") from None
-    if isinstance(groups, dict):  # also accept {"GroupId": {...}}
-        groups = [{"PropertyGroupId": k, "PropertyMap": v} for k, v in groups.items()]
-    if not isinstance(groups, list):
-        raise ConfigError(f"--properties: {path} must hold a list of property groups")
-    job, kafka = {}, {}
-    for group in groups:
-        if not isinstance(group, dict) or not isinstance(group.get("PropertyMap"), dict):
-            raise ConfigError(f"--properties: {path}: each group needs a PropertyMap object")
-        group_id = str(group.get("PropertyGroupId", ""))
-        if group_id == KINESIS_GROUP or group_id.startswith(SERVICE_GROUP_PREFIX):
-            continue  # the Kinesis source's own settings (load_group) / the service's
-        target = kafka if group_id == KAFKA_GROUP else job
-        target.update({str(k): str(v) for k, v in group["PropertyMap"].items()})
-    return job, kafka
-
-
-def load_group(path: Optional[str], group_id: str) -> dict:
-    """The entries of one property group (e.g. ``kinesis``), or an empty dict."""
+def read_property_groups(path: Optional[str]) -> dict:
+    """{group id: {key: value}} from an application_properties.json (Managed Flink's list of
+    ``{"PropertyGroupId", "PropertyMap"}``, or ``{"GroupId": {...}}``); the service's file when
+    ``path`` is None and it exists; empty without a file."""
     if path is None:
         path = MANAGED_FLINK_PROPERTIES if os.path.exists(MANAGED_FLINK_PROPERTIES) else None
     if path is None:
@@ -275,14 +250,35 @@ def load_group(path: Optional[str], group_id: str) -> dict:
             groups = json.load(f)
     except (OSError, ValueError) as e:
         raise ConfigError(f"--properties: cannot read {path}: {e}") from None
-    if isinstance(groups, dict):
+    if isinstance(groups, dict):  # also accept {"GroupId": {...}}
         groups = [{"PropertyGroupId": k, "PropertyMap": v} for k, v in groups.items()]
+    if not isinstance(groups, list):
+        raise ConfigError(f"--properties: {path} must hold a list of property groups")
     found: dict = {}
-    for group in groups if isinstance(groups, list) else []:
-        if isinstance(group, dict) and group.get("PropertyGroupId") == group_id \
-                and isinstance(group.get("PropertyMap"), dict):
-            found.update({str(k): str(v) for k, v in group["PropertyMap"].items()})
+    for group in groups:
+        if not isinstance(group, dict) or not isinstance(group.get("PropertyMap"), dict):
+            raise ConfigError(f"--properties: {path}: each group needs a PropertyMap object")
+        entries = found.setdefault(str(group.get("PropertyGroupId", "")), {})
+        entries.update({str(k): str(v) for k, v in group["PropertyMap"].items()})
     return found
+
+
+def load_properties(path: Optional[str]) -> tuple[dict, dict]:
+    """(job keys, kafka passthrough) from an application_properties.json, or empty dicts.
+
+    The ``kinesis`` group (the Kinesis source's own settings, see ``load_group``) and the
+    service's ``kinesis.analytics.*`` groups are not job keys."""
+    job, kafka = {}, {}
+    for group_id, entries in read_property_groups(path).items():
+        if group_id == KINESIS_GROUP or group_id.startswith(SERVICE_GROUP_PREFIX):
+            continue
+        (kafka if group_id == KAFKA_GROUP else job).update(entries)
+    return job, kafka
+
+
+def load_group(path: Optional[str], group_id: str) -> dict:
+    """The entries of one property group (e.g. ``kinesis``), or an empty dict."""
+    return read_property_groups(path).get(group_id, {})
 
 
 def _redact(key: str, value: str) -> str:
