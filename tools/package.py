@@ -1,7 +1,7 @@
 """Build the Managed Service for Apache Flink application: ``dist/connect-metrics-msf.zip``.
 
 ``python -m tools.package`` writes one zip that Managed Flink runs as it is (upload it to S3,
-point the application at it, see docs/deploying.md)::
+point the application at it, see README.md, "Deploying")::
 
     jobs/ udfs/                     the job's code; jobs/connect_metrics.py is the entry point
     lib/connect-metrics-deps.jar    the one shaded jar of Java dependencies (Kafka connector)
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.package",
         description="Build the Managed Service for Apache Flink zip: the job's code, "
-                    f"{JAR_IN_ZIP} and {PYTHON_LIBS}/ (see docs/deploying.md).")
+                    f"{JAR_IN_ZIP} and {PYTHON_LIBS}/ (see README.md, Deploying).")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help="zip to write (default: %(default)s)")
     parser.add_argument("--jar", type=Path, default=DEFAULT_JAR,
