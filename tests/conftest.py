@@ -141,6 +141,8 @@ def kafka_topics(kafka_bootstrap: str) -> KafkaTopics:
 
     Returns {logical name: real topic name}; real names get a random suffix so tests sharing the
     session broker never see each other's records (``unique=False`` keeps names as given).
+    Topics keep records forever (``retention.ms=-1``): inputs carry historical event-time
+    timestamps, which any broker's time retention would otherwise delete within minutes.
     """
 
     def create(
@@ -159,7 +161,7 @@ def kafka_topics(kafka_bootstrap: str) -> KafkaTopics:
             [real[name] for name in names],
             partitions=partitions,
             compacted=[real[name] for name in compacted],
-            configs=configs,
+            configs={"retention.ms": "-1", **(configs or {})},
         )
         return real
 
