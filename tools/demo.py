@@ -121,9 +121,8 @@ class Demo:
                 f"{state}, {sim_state} - clock x{self.args.speed:g} - Ctrl-C to stop")
 
     def watch(self, bootstrap: str) -> None:
-        from confluent_kafka import Consumer
-
         import orjson
+        from confluent_kafka import Consumer
 
         kinds = {OUTPUTS["queue"]: "queue", OUTPUTS["agent"]: "agent",
                  OUTPUTS["deadletter"]: "deadletter"}
