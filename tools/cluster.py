@@ -58,6 +58,8 @@ from typing import Any, Optional
 
 import yaml
 
+from tools.processes import pid_alive, processes_mentioning, terminate
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_TEMPLATE = REPO_ROOT / "conf" / "flink" / "config.yaml"
 DEFAULT_STATE_DIR = REPO_ROOT / "var" / "flink"
@@ -174,59 +176,6 @@ def link_lib_dir(lib_dir: Path) -> None:
         (lib_dir / jar.name).symlink_to(jar)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is not running
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Pids of live processes whose command line contains ``text`` (never this process)."""
-    needle = text.encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if needle in cmdline and _pid_alive(int(entry.name)):
-            pids.append(int(entry.name))
-    return pids
-
-
-def terminate(pids: Iterable[int], timeout: float = DEFAULT_STOP_TIMEOUT_S) -> list[int]:
-    """SIGTERM ``pids``, SIGKILL whatever is still alive after ``timeout``; returns the killed."""
-    pids = [p for p in pids if _pid_alive(p)]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
-        time.sleep(0.1)
-    killed = [p for p in pids if _pid_alive(p)]
-    for pid in killed:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_pid_alive(p) for p in killed):
-        time.sleep(0.05)
-    return killed
-
-
 def _tail(path: Path, lines: int = 40) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -302,7 +251,7 @@ class Cluster:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return False
-        return str(self.conf_dir).encode() in cmdline and _pid_alive(pid)
+        return str(self.conf_dir).encode() in cmdline and pid_alive(pid)
 
     def jobmanager_pid(self) -> Optional[int]:
         pids = self._pids(JOBMANAGER)
@@ -432,7 +381,7 @@ class Cluster:
             raise ClusterError(f"pid {pid} is not a TaskManager of this cluster ({pids})")
         os.kill(pid, sig)
         deadline = time.monotonic() + 30
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         return pid
 
@@ -454,7 +403,7 @@ class Cluster:
         """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 raise ClusterError(f"{daemon} (pid {pid}) exited during start-up; log:\n"
                                    f"{self._daemon_log_tail(daemon, index)}")
             path = self._daemon_log(daemon, index)

@@ -44,6 +44,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Optional
 
+from tools.processes import pid_alive, terminate
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_LIB = REPO_ROOT / "lib" / "kafka"
 DEFAULT_STATE_DIR = REPO_ROOT / "var" / "kafka"
@@ -201,20 +203,6 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is not running
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def is_broker_process(pid: int, properties: Path) -> bool:
     """True if ``pid`` is a live broker JVM started with this ``server.properties``.
 
@@ -225,7 +213,7 @@ def is_broker_process(pid: int, properties: Path) -> bool:
     except OSError:
         return False
     return (
-        _pid_alive(pid)
+        pid_alive(pid)
         and MAIN_CLASS.encode() in cmdline
         and str(properties).encode() in cmdline
     )
@@ -241,7 +229,7 @@ def broker_pids(path: Path) -> list[int]:
             except OSError:
                 continue
             if MAIN_CLASS.encode() in cmdline and any(str(path).encode() in arg for arg in cmdline):
-                if _pid_alive(int(entry.name)):
+                if pid_alive(int(entry.name)):
                     pids.append(int(entry.name))
     return pids
 
@@ -265,23 +253,7 @@ def stop_process(pid: int, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> bool:
 
     Returns True if it had to be killed.
     """
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _pid_alive(pid):
-            return False
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + 10
-    while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return True
+    return bool(terminate([pid], timeout))
 
 
 def _admin(bootstrap: str):
