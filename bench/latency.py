@@ -1,0 +1,336 @@
+"""End-to-end latency at a fixed input rate: window end -> committed metric record.
+
+Set-up. Contact centers are simulated ahead of time into spool files (so generating them costs no
+CPU while the job is measured), then replayed with the simulator's own realtime pacing
+(``Pacing(speed=1)``): a record whose delivery time is ``d`` is produced at wall time
+``T0 + (d - P) / 1000``, where ``P`` is the *pace start* (simulated) and ``T0`` the wall time
+production began. Simulated time therefore advances exactly with the wall clock (offset by a
+constant: the centers are simulated from "now, rounded down to the minute" before the job is
+started). Records before ``P`` (the warm-up: agents logging in, queues filling) go out at once.
+To reach the input rate, identical-shape centers (2,000 agents each, different seeds = different
+Connect instances) are added until the paced span carries at least ``rate`` records/s.
+
+Definition. For each *first emission* (``revision`` 1) of a window ending at ``E`` (queue and
+agent metrics), with ``seen`` = the wall time our ``read_committed`` consumer received it::
+
+    latency = seen - (T0 + (E - P) / 1000 + out_of_orderness)
+
+i.e. measured from the earliest instant the watermark (max event time - out-of-orderness) can
+pass ``E``. It includes: how far the slowest input stream's watermark lags that ideal (a CTR
+carries ``DisconnectTimestamp`` but is delivered after ACW, so the CTR stream's maximum event
+time trails the clock by seconds), the time to process the window's timers and outputs, and the
+wait for the next checkpoint to commit the Kafka transaction (uniform in [0, interval] + the
+checkpoint's own duration). The two parts are also reported separately, exactly:
+``input_watermark_lag`` (replaying the spool in delivery order gives the instant each operator's
+inputs first allow its watermark past ``E``) and ``after_input_watermark`` (seen minus the wall
+time that instant was produced at: processing + watermark interval + commit wait).
+
+Only windows that start at or after ``P`` and whose ``E + out_of_orderness`` is at least
+``MARGIN_S`` before the end of the paced input count; of those, emissions that appear in their
+topic after the first emission of a later window are *late-created* windows (a late CTR opened a
+window the watermark had already passed; revision 1 is then emitted on arrival, not by the
+watermark) and are reported separately.
+"""
+
+from __future__ import annotations
+
+import heapq
+import marshal
+import math
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator, Optional
+
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from bench.jobrun import JobRun, RunningJob
+from bench.workload import CONTACTS_PER_AGENT_HOUR, KEEP_FOREVER, STREAMS, log
+from tools.kafka_local import create_topics
+from tools.sim.config import FaultConfig, SimConfig
+from tools.sim.delivery import DeliveredRecord
+from tools.sim.kafka_out import Pacing, produce
+from tools.sim.simulation import Simulation
+
+AGENTS_PER_CENTER = 2000
+MAX_CENTERS = 40
+TAIL_S = 300  # simulated beyond the horizon so shift ends (logout bursts) stay out of the span
+MARGIN_S = 5.0
+QUEUE_VERTEX = "queue windows"
+AGENT_VERTEX = "agent state"
+
+
+@dataclass
+class Spool:
+    """Pre-simulated input: per-center spool files merged in delivery order on replay."""
+
+    paths: list[str]
+    start_ms: int  # simulated start of every center
+    pace_start_ms: int  # P: delivery time that maps to T0
+    horizon_ms: int  # nothing delivered after this is replayed
+    records: int = 0
+    paced_records: int = 0
+    agents: int = 0
+    centers: int = 0
+
+    @property
+    def paced_s(self) -> float:
+        return (self.horizon_ms - self.pace_start_ms) / 1000
+
+    def replay(self) -> Iterator[DeliveredRecord]:
+        readers = [_read_spool(p) for p in self.paths]
+        for rec in heapq.merge(*readers, key=lambda r: r.delivery_ms):
+            yield rec
+
+
+def _read_spool(path: str) -> Iterator[DeliveredRecord]:
+    with open(path, "rb") as f:
+        while True:
+            try:
+                yield DeliveredRecord(*marshal.load(f))
+            except EOFError:
+                return
+
+
+def build_spool(run_dir: Path, rate: float, warmup_s: float, duration_s: float, seed: int,
+                faults: Optional[FaultConfig] = None,
+                agents_per_center: int = AGENTS_PER_CENTER) -> Spool:
+    """Simulate centers until the paced span carries >= ``rate`` records/s."""
+    now_ms = int(time.time() * 1000)
+    start_ms = now_ms - now_ms % 60_000
+    pace_ms = start_ms + int(warmup_s * 1000)
+    horizon = pace_ms + int(duration_s * 1000)
+    sim_s = int(warmup_s + duration_s + TAIL_S)
+    per_agent_rate = 0.11  # records/s per agent in steady state at this shape (a first guess)
+    agents = max(50, min(agents_per_center, math.ceil(rate / per_agent_rate)))
+    contacts = max(10, round(agents * CONTACTS_PER_AGENT_HOUR * sim_s / 3600))
+    spool = Spool([], start_ms, pace_ms, horizon)
+    while spool.paced_records < rate * duration_s and spool.centers < MAX_CENTERS:
+        cfg = SimConfig(seed=seed + spool.centers, agents=agents, contacts=contacts,
+                        start_ms=start_ms, duration_s=sim_s, queues=max(4, agents // 40),
+                        faults=faults or FaultConfig())
+        path = str(run_dir / f"center-{spool.centers}.spool")
+        with open(path, "wb") as f:
+            for r in Simulation(cfg).records():
+                if r.delivery_ms > horizon:
+                    break
+                marshal.dump(tuple(r), f)
+                spool.records += 1
+                if r.delivery_ms >= pace_ms:
+                    spool.paced_records += 1
+        spool.paths.append(path)
+        spool.centers += 1
+        spool.agents += agents
+        log(f"latency: simulated center {spool.centers} ({agents} agents): "
+            f"{spool.paced_records / duration_s:,.0f} records/s in the paced span so far")
+    return spool
+
+
+@dataclass
+class Seen:
+    topic: str
+    offset: int
+    at: float
+    window_end_ms: int
+    revision: int
+
+
+class CommittedWatcher:
+    """A read_committed consumer noting when each metric record becomes visible."""
+
+    def __init__(self, bootstrap: str, topics: list[str]):
+        self.consumer = Consumer({
+            "bootstrap.servers": bootstrap, "group.id": f"bench-lat-{uuid.uuid4().hex[:8]}",
+            "isolation.level": "read_committed", "enable.auto.commit": False,
+            "fetch.wait.max.ms": 50,  # the broker answers at once when a commit lands
+        })
+        self.consumer.assign([TopicPartition(t, 0, OFFSET_BEGINNING) for t in topics])
+        self.seen: list[Seen] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="committed-watcher", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for msg in self.consumer.consume(num_messages=1000, timeout=0.1):
+                if msg.error() is not None:
+                    continue
+                at = time.time()
+                v = orjson.loads(msg.value())
+                self.seen.append(Seen(msg.topic(), msg.offset(), at,
+                                      _epoch_ms(v["window_end"]), int(v["revision"])))
+
+    def stop(self) -> list[Seen]:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.consumer.close()
+        return self.seen
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"count": 0}
+    v = sorted(values)
+
+    def q(p: float) -> float:
+        return round(v[min(len(v) - 1, int(p * len(v)))], 3)
+
+    return {"count": len(v), "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": round(v[-1], 3),
+            "min": round(v[0], 3)}
+
+
+@dataclass
+class LatencyResult:
+    summary: dict
+    run: Optional[JobRun] = None
+
+
+def input_watermark_times(spool: Spool, ends: list[int], ooo_ms: int) -> dict[str, dict]:
+    """Per operator and window end ``E``: the delivery time (simulated ms) at which the input
+    itself lets the operator's watermark pass ``E``.
+
+    Flink's bounded-out-of-orderness watermark is ``max_ts - ooo - 1`` per stream and a window
+    ``[s, E)`` fires at watermark ``>= E - 1``, i.e. once every input stream of the operator has
+    delivered a record with event time ``>= E + ooo``. The queue operator's inputs are the contact
+    events and CTRs; the agent operator's are those (via the contact operator) and agent events.
+    Replaying the spool in delivery order gives these instants exactly (no REST sampling).
+    """
+    inputs = {QUEUE_VERTEX: ("contact_events", "ctrs"),
+              AGENT_VERTEX: ("contact_events", "ctrs", "agent_events")}
+    pending = sorted(set(ends))
+    out: dict[str, dict] = {op: {} for op in inputs}
+    next_i = dict.fromkeys(inputs, 0)
+    top: dict[str, int] = {}
+    for r in spool.replay():
+        if r.event_ms is None:
+            continue
+        if r.event_ms <= top.get(r.stream, -1):
+            continue
+        top[r.stream] = r.event_ms
+        for op, streams in inputs.items():
+            if any(st not in top for st in streams):
+                continue
+            wm_ts = min(top[st] for st in streams)
+            i = next_i[op]
+            while i < len(pending) and wm_ts >= pending[i] + ooo_ms:
+                out[op][pending[i]] = r.delivery_ms
+                i += 1
+            next_i[op] = i
+    return out
+
+
+def analyse(seen: list[Seen], spool: Spool, t0: float, window_ms: int, ooo_ms: int,
+            vertex_of: dict[str, str]) -> dict:
+    """Latency samples of first emissions (see the module docstring)."""
+    first = sorted((s for s in seen if s.revision == 1), key=lambda s: (s.topic, s.offset))
+    lo = spool.pace_start_ms + window_ms
+    hi = spool.horizon_ms - ooo_ms - int(MARGIN_S * 1000)
+    considered = [s for s in first if lo <= s.window_end_ms <= hi]
+    wm_at = input_watermark_times(spool, [s.window_end_ms for s in considered], ooo_ms)
+    timely, late_created, after_wm = [], [], []
+    by_topic: dict[str, list[float]] = {}
+    max_end: dict[str, int] = {}
+    for s in first:
+        later_seen = max_end.get(s.topic, -1) > s.window_end_ms
+        max_end[s.topic] = max(max_end.get(s.topic, -1), s.window_end_ms)
+        if not lo <= s.window_end_ms <= hi:
+            continue
+        ideal = t0 + (s.window_end_ms - spool.pace_start_ms) / 1000 + ooo_ms / 1000
+        latency = s.at - ideal
+        if later_seen:
+            late_created.append(latency)
+            continue
+        timely.append(latency)
+        by_topic.setdefault(s.topic, []).append(latency)
+        d = wm_at[vertex_of[s.topic]].get(s.window_end_ms)
+        if d is not None:
+            after_wm.append(s.at - (t0 + (d - spool.pace_start_ms) / 1000))
+    lags = {op: _percentiles([(d - end - ooo_ms) / 1000 for end, d in times.items()])
+            for op, times in wm_at.items()}
+    return {
+        "from_ideal_watermark_s": _percentiles(timely),
+        "by_output": {t: _percentiles(v) for t, v in by_topic.items()},
+        "after_input_watermark_s": _percentiles(after_wm),
+        "input_watermark_lag_s": lags,
+        "late_created_windows_s": _percentiles(late_created),
+        "windows_considered": {"from_end_ms": lo, "to_end_ms": hi},
+    }
+
+
+class LatencyRun:
+    """The unbounded job and the committed-output watcher, started before the input exists.
+
+    Why first: the job's start-up (JVM, cluster, Python interpreters; ~20 s) overlaps the
+    simulation of the input, and nothing is produced before the job reads.
+    """
+
+    def __init__(self, bootstrap: str, run_dir: Path, job_args: list[str], topics: dict):
+        self.bootstrap = bootstrap
+        self.topics = topics
+        create_topics(bootstrap, [topics[s] for s in STREAMS], configs=KEEP_FOREVER)
+        create_topics(bootstrap, [topics["deadletter"]],
+                      compacted=[topics["queue"], topics["agent"], topics["contacts"]])
+        self.watcher = CommittedWatcher(bootstrap, [topics["queue"], topics["agent"]])
+        self.job = RunningJob("latency", "jobs.connect_metrics", job_args, run_dir / "job",
+                              events=0)
+
+    def abort(self) -> None:
+        self.job.kill()
+        self.watcher.stop()
+
+    def measure(self, spool: Spool, window_ms: int, ooo_ms: int, checkpoint_interval_s: float,
+                startup_timeout_s: float = 240.0) -> LatencyResult:
+        """Wait until the job reads, replay the spool in realtime, then analyse."""
+        job, topics = self.job, self.topics
+        if not job.wait_until(lambda f: len(f.splits_added) >= 3, startup_timeout_s):
+            run = job.finish(stop=True)
+            self.watcher.stop()
+            return LatencyResult({"ok": False, "error": "the job did not start reading"}, run)
+        log(f"latency: job reading; replaying {spool.records:,} records, "
+            f"{spool.paced_s:.0f} s paced at ~{spool.paced_records / spool.paced_s:,.0f}/s")
+        pacing = Pacing(speed=1.0, start_ms=spool.pace_start_ms)
+        t0 = time.time()
+        counts = produce(spool.replay(), self.bootstrap, {s: topics[s] for s in STREAMS}, pacing)
+        t_end = time.time()
+        grace = ooo_ms / 1000 + 2 * checkpoint_interval_s + 5
+        log(f"latency: input done ({sum(counts.values()):,} records in {t_end - t0:.0f} s); "
+            f"waiting {grace:.0f} s for the last windows")
+        time.sleep(grace)
+        run = job.finish(stop=True)
+        seen = self.watcher.stop()
+        run.events = sum(counts.values())
+        vertex_of = {topics["queue"]: QUEUE_VERTEX, topics["agent"]: AGENT_VERTEX}
+        result = analyse(seen, spool, t0, window_ms, ooo_ms, vertex_of)
+        result["by_output"] = {("queue" if t == topics["queue"] else "agent"): v
+                               for t, v in result["by_output"].items()}
+        summary = {
+            "ok": result["from_ideal_watermark_s"].get("count", 0) > 0,
+            "input_records": sum(counts.values()),
+            "paced_records": spool.paced_records,
+            "paced_s": round(spool.paced_s, 1),
+            "input_rate_paced": round(spool.paced_records / spool.paced_s, 1),
+            "producer_wall_s": round(t_end - t0, 1),
+            "centers": spool.centers, "agents": spool.agents,
+            "checkpoint_interval_s": checkpoint_interval_s,
+            "checkpoints": run.checkpoint_summary(),
+            "metric_records_seen": len(seen),
+            **result,
+        }
+        return LatencyResult(summary, run)
+
+
+def cleanup_spool(spool: Spool) -> None:
+    for p in spool.paths:
+        try:
+            os.remove(p)
+        except OSError:
+            pass

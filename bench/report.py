@@ -1,0 +1,194 @@
+"""Render a benchmark's results (``bench.run``'s JSON) as the generated BENCHMARKS.md section."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+def _n(value: Any, unit: str = "", digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, (int, float)):
+        text = f"{value:,.{digits}f}"
+    else:
+        text = str(value)
+    return f"{text}{unit}"
+
+
+def _pct(a: Optional[float]) -> str:
+    return "n/a" if a is None else f"{100 * a:.1f} %"
+
+
+def _run_rows(name: str, s: dict) -> list[str]:
+    if not s:
+        return []
+    rss = s.get("peak_rss_mib", {})
+    ck = s.get("checkpoints", {})
+    partial = s.get("partial_events_per_sec")
+    job_rate = _n(s.get("events_per_sec_job")) if partial is None else \
+        f"stopped after {_n(s.get('wall_s'))} s: {_n(partial)} (records read so far)"
+    return [f"| {name} | {job_rate} | {_n(s.get('events_per_sec_excl_startup'))} | "
+            f"{_n(s.get('events_per_sec_steady'))} | {_n(s.get('wall_s'), ' s', 1)} | "
+            f"{_n(s.get('startup_s'), ' s', 1)} | {_n(rss.get('jvm'), ' MiB')} | "
+            f"{_n(rss.get('client'), ' MiB')} | {_n(s.get('cores_used'), '', 2)} | "
+            f"{_n(s.get('cpu_us_per_event'), ' µs', 0)} | "
+            f"{ck.get('completed', 0)} / {_n(ck.get('duration_ms_median'), ' ms')} / "
+            f"{_n(ck.get('duration_ms_max'), ' ms')} / {_n(ck.get('size_bytes_max'), ' B')} |"]
+
+
+def render(r: dict) -> str:
+    m = r.get("machine", {})
+    w = r.get("workload", {})
+    lines = [
+        "## Latest generated results",
+        "",
+        "_Written by `python -m bench.run`; everything between the markers is replaced on the "
+        "next run._",
+        "",
+        f"- Command: `{r.get('command')}` (benchmark took {_n(r.get('benchmark_s'), ' s')})",
+        f"- Machine: {m.get('nproc')} cores ({m.get('cpu_model')}), {m.get('memory_gib')} GiB "
+        f"RAM, load average at start {m.get('load_avg_at_start')} / at end "
+        f"{r.get('load_avg_at_end')} (other jobs share this machine: expect ±20 % noise); "
+        f"Python {m.get('python')}, {m.get('java')}, PyFlink {m.get('pyflink')}",
+        f"- Input: {_n(w.get('events'))} records ({_n(w.get('mib'), ' MiB')}; "
+        f"{', '.join(f'{k} {v:,}' for k, v in (w.get('by_stream') or {}).items())}) from the "
+        f"simulator ({w.get('simulator')}), one partition per topic, parallelism 1 (one slot)",
+        *[f"- Note: {n}" for n in r.get("notes", [])],
+        "",
+        "### Headline",
+        "",
+        "| figure | value | target |",
+        "|---|---|---|",
+        f"| input events/s per slot, thread mode, exactly-once, job start → finished | "
+        f"**{_n(r.get('events_per_sec_per_slot'))}** | ≥ 25,000 |",
+        f"| same, first record read → finished (no start-up) | "
+        f"{_n(r.get('events_per_sec_per_slot_excl_startup'))} | |",
+        f"| same, steady state (10 %–90 % of the records, REST) | "
+        f"{_n(r.get('events_per_sec_per_slot_steady'))} | |",
+        f"| process mode, job start → finished | {_n(r.get('process_mode_events_per_sec'))} | |",
+        f"| JVM-only pass-through, job start → finished | "
+        f"{_n(r.get('passthrough_events_per_sec'))} | |",
+        f"| job ÷ pass-through (first read → finished) | "
+        f"{_pct(r.get('ratio_job_to_passthrough'))} | |",
+        f"| thread ÷ process mode (first read → finished) | "
+        f"{_n(r.get('ratio_thread_to_process'), '×', 1)} | |",
+        f"| latency p50 / p99, window end + out-of-orderness → committed record | "
+        f"{_n(r.get('p50_latency_s'), ' s', 2)} / **{_n(r.get('p99_latency_s'), ' s', 2)}** "
+        f"| |",
+        f"| latency p50 / p99, watermark passes window end (input allows it) → committed record "
+        f"| {_n(r.get('p50_latency_after_watermark_s'), ' s', 2)} / "
+        f"**{_n(r.get('p99_latency_after_watermark_s'), ' s', 2)}** | p99 ≤ 2 s |",
+        f"| state per open contact ({r.get('state_size_method')}) | "
+        f"**{_n(r.get('state_bytes_per_contact'), ' B')}** | ≤ 1,024 B |",
+        f"| — pickled `ContactState` value only (mean) | "
+        f"{_n(r.get('state_bytes_per_contact_pickled'), ' B')} | |",
+        f"| — marginal bytes per extra contact (slope over checkpoints) | "
+        f"{_n(r.get('state_bytes_per_contact_slope'), ' B', 1)} | |",
+        "",
+        "### Bounded runs (same topics)",
+        "",
+        "| run | events/s, job start → finished | first read → finished | steady | wall "
+        "(client start → exit) | start-up (client start → first read) | JVM peak RSS | client "
+        "peak RSS | cores used (CPU s ÷ wall s) | CPU per event | checkpoints: completed / median "
+        "/ max duration / max size |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in ("thread", "process", "passthrough"):
+        lines += _run_rows(name, r.get(name, {}))
+    lines += ["", "In thread mode the JVM hosts the embedded Python interpreter; in process mode "
+              "the local mini-cluster runs the Python UDF worker inside the *client* process "
+              "(PyFlink's loopback mode), hence its memory and CPU there. CPU per event = CPU "
+              "seconds of JVM + client + children ÷ input records."]
+    th = r.get("thread", {})
+    if th.get("outputs"):
+        lines += ["", f"Committed outputs of the thread-mode run: {th['outputs']}; "
+                  f"process mode: {r.get('process', {}).get('outputs', 'n/a')}."]
+    ck = r.get("state_checkpoint", {})
+    pk = r.get("state_pickled", {})
+    lines += [
+        "",
+        "### State per open contact",
+        "",
+        f"- Checkpoint-based (thread run, heap backend): the contact operator's state at the "
+        f"largest checkpoint was {_n(ck.get('largest_state_bytes'), ' B')} for "
+        f"{_n(ck.get('largest_contacts'))} contacts held = "
+        f"**{_n(ck.get('bytes_per_contact_at_largest'), ' B', 1)} per contact**; least-squares "
+        f"slope over {ck.get('checkpoints', 0)} checkpoints: "
+        f"{_n(ck.get('bytes_per_contact_slope'), ' B', 1)} per extra contact (key, value and "
+        f"cleanup timers, serialized).",
+        f"- Pickled `ContactState` (value only) over {_n(pk.get('contacts'))} sampled contacts: "
+        f"mean {_n(pk.get('mean_bytes'), ' B')}, p50 {_n(pk.get('p50_bytes'), ' B')}, p99 "
+        f"{_n(pk.get('p99_bytes'), ' B')}, max {_n(pk.get('max_bytes'), ' B')}; the CTR fact "
+        f"alone {_n(pk.get('fact_mean_bytes'), ' B')}, the signals "
+        f"{_n(pk.get('signals_mean_bytes'), ' B')} ({_pct(pk.get('with_fact_share'))} of "
+        f"contacts have a CTR fact).",
+    ]
+    lat = r.get("latency")
+    if lat:
+        ideal = lat.get("from_ideal_watermark_s", {})
+        after = lat.get("after_input_watermark_s", {})
+        late = lat.get("late_created_windows_s", {})
+        lag = lat.get("input_watermark_lag_s", {})
+        by = lat.get("by_output", {})
+        ck = lat.get("checkpoints", {})
+        lines += [
+            "",
+            "### Latency (unbounded run, realtime input)",
+            "",
+            f"- Input: {_n(lat.get('input_rate_paced'))} records/s over "
+            f"{_n(lat.get('paced_s'))} s of realtime-paced input (target "
+            f"{_n(lat.get('target_rate'))}; {lat.get('centers')} simulated centers, "
+            f"{_n(lat.get('agents'))} agents), window "
+            f"{lat.get('window')}, out-of-orderness {lat.get('out_of_orderness')}, checkpoint "
+            f"interval {lat.get('checkpoint_interval_s')} s (checkpoint duration median "
+            f"{_n(ck.get('duration_ms_median'), ' ms')}, max "
+            f"{_n(ck.get('duration_ms_max'), ' ms')}).",
+            f"- From the ideal watermark (window end + out-of-orderness, on the pacing clock) to "
+            f"the record seen by a `read_committed` consumer, over {_n(ideal.get('count'))} first "
+            f"emissions: p50 **{_n(ideal.get('p50'), ' s', 2)}**, p90 "
+            f"{_n(ideal.get('p90'), ' s', 2)}, p99 **{_n(ideal.get('p99'), ' s', 2)}**, max "
+            f"{_n(ideal.get('max'), ' s', 2)}; queue metrics p50/p99 "
+            f"{_n(by.get('queue', {}).get('p50'), ' s', 2)} / "
+            f"{_n(by.get('queue', {}).get('p99'), ' s', 2)}, agent metrics "
+            f"{_n(by.get('agent', {}).get('p50'), ' s', 2)} / "
+            f"{_n(by.get('agent', {}).get('p99'), ' s', 2)}.",
+            f"- Of which the input itself: the watermark the inputs allow passes the window end "
+            f"this long after the ideal (slowest stream's lag; queue windows / agent state): p50 "
+            f"{_n(lag.get('queue windows', {}).get('p50'), ' s', 2)} / "
+            f"{_n(lag.get('agent state', {}).get('p50'), ' s', 2)}, max "
+            f"{_n(lag.get('queue windows', {}).get('max'), ' s', 2)} / "
+            f"{_n(lag.get('agent state', {}).get('max'), ' s', 2)}.",
+            f"- And the job: from the moment the input let the watermark pass the window end to "
+            f"the committed record (processing + watermark interval + wait for the checkpoint "
+            f"commit): p50 **{_n(after.get('p50'), ' s', 2)}**, p90 {_n(after.get('p90'), ' s', 2)}"
+            f", p99 **{_n(after.get('p99'), ' s', 2)}**, max {_n(after.get('max'), ' s', 2)}.",
+            f"- Late-created windows (first emitted after a later window, i.e. opened by late "
+            f"data, not by the watermark), excluded above: {_n(late.get('count'))} "
+            f"(p50 {_n(late.get('p50'), ' s', 1)}).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[list] = None) -> int:
+    """``python -m bench.report RESULTS.json [--markdown FILE]``: re-render a saved result."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    p.add_argument("results", type=Path, help="results.json written by bench.run")
+    p.add_argument("--markdown", type=Path, help="update this file's generated section "
+                   "(default: print the section)")
+    args = p.parse_args(argv)
+    section = render(json.loads(args.results.read_text(encoding="utf-8")))
+    if args.markdown is None:
+        print(section)
+    else:
+        from bench.run import update_markdown
+
+        update_markdown(args.markdown, section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""Smoke test of the benchmark harness: ``python -m bench.run --quick`` end to end.
+
+Why: the harness drives four Flink runs, a simulator, REST polling and log parsing; a change to
+the job's flags, log lines or entry point would silently break it. This runs every phase on a
+small input (the numbers themselves are meaningless at this size and on a shared machine) and
+checks that the result line has every figure, with sane values.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRED = ("events_per_sec_per_slot", "process_mode_events_per_sec",
+            "passthrough_events_per_sec", "p50_latency_s", "p99_latency_s",
+            "state_bytes_per_contact")
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+@pytest.mark.timeout(420)
+def test_quick_benchmark_reports_every_figure(kafka_bootstrap: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--bootstrap-servers", kafka_bootstrap,
+         "--work-dir", str(tmp_path / "work")],
+        cwd=ROOT, capture_output=True, text=True, timeout=400, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines, proc.stderr[-4000:]
+    result = json.loads(lines[-1])  # the contract: the last line is one JSON object
+
+    missing = [k for k in REQUIRED if result.get(k) is None]
+    assert not missing, (missing, proc.stderr[-4000:])
+    assert result["events"] >= 5_000
+    for key in ("events_per_sec_per_slot", "process_mode_events_per_sec",
+                "passthrough_events_per_sec"):
+        assert 0 < result[key] < 10_000_000, key
+    for phase in ("thread", "process", "passthrough"):
+        assert result[phase]["ok"], (phase, result[phase])
+        assert result[phase]["peak_rss_mib"]["jvm"] > 50
+        assert result[phase]["peak_rss_mib"]["client"] > 10
+    assert result["thread"]["checkpoints"]["completed"] >= 1
+    assert result["thread"]["outputs"]["queue"] > 0 and result["thread"]["outputs"]["agent"] > 0
+    assert 0 < result["p50_latency_s"] <= result["p99_latency_s"] < 300
+    assert result["latency"]["from_ideal_watermark_s"]["count"] >= 10
+    assert 50 < result["state_bytes_per_contact"] < 100_000
+    assert 50 < result["state_bytes_per_contact_pickled"] < 100_000
+    # the quick run must not touch the committed BENCHMARKS.md
+    assert "BENCHMARKS.md" not in proc.stderr
