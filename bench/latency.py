@@ -325,6 +325,10 @@ class LatencyRun:
             "metric_records_seen": len(seen),
             **result,
         }
+        largest = max(run.rest.checkpoints.values(), key=lambda c: c.total_bytes, default=None)
+        if largest is not None:  # steady-state state per operator (realtime, all streams level)
+            summary["largest_checkpoint_by_operator"] = {
+                name.split(" -> ")[0]: size for name, size in largest.by_vertex.items()}
         return LatencyResult(summary, run)
 
 

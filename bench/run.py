@@ -170,11 +170,11 @@ def partial_rate(run: JobRun) -> Optional[float]:
 
 
 def state_from_checkpoints(run: JobRun, workload: Workload) -> dict:
-    """(contacts held, contact-operator bytes) per checkpoint taken while both contact streams
-    were still being read: once one ends, its watermark jumps to the end of time, every
-    cleanup timer fires and the state empties."""
+    """(contacts held, contact-operator bytes) per checkpoint taken before both contact streams
+    were read to the end: then the operator's watermark (the minimum of the two) jumps to the
+    end of time, every cleanup timer fires and the state empties."""
     ends = [run.log.splits_finished.get(workload.topics[s]) for s in ("contact_events", "ctrs")]
-    until = min((t for t in ends if t is not None), default=float("inf"))
+    until = max(ends) if all(t is not None for t in ends) else float("inf")
     points = []
     for c in sorted(run.rest.checkpoints.values(), key=lambda c: c.id):
         offsets = c.extra.get("offsets")

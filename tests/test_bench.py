@@ -47,6 +47,9 @@ def test_quick_benchmark_reports_every_figure(kafka_bootstrap: str, tmp_path: Pa
     assert result["thread"]["checkpoints"]["completed"] >= 1
     assert result["thread"]["outputs"]["queue"] > 0 and result["thread"]["outputs"]["agent"] > 0
     assert 0 < result["p50_latency_s"] <= result["p99_latency_s"] < 300
+    # the job's own share: from when the input let the watermark pass the window end
+    assert 0 <= result["p50_latency_after_watermark_s"] <= result["p99_latency_after_watermark_s"]
+    assert result["p99_latency_after_watermark_s"] <= result["p99_latency_s"]
     assert result["latency"]["from_ideal_watermark_s"]["count"] >= 10
     assert 50 < result["state_bytes_per_contact"] < 100_000
     assert 50 < result["state_bytes_per_contact_pickled"] < 100_000
