@@ -90,8 +90,10 @@ def create_environment(cfg: JobConfig, jars: Sequence[str] = ()):
     else:  # fail fast (tests): without this, checkpointing implies endless restarts
         conf.set_string("restart-strategy.type", "none")
     conf.set_string("state.backend.type", cfg.state_backend)
-    if cfg.checkpoint_dir:
-        conf.set_string("execution.checkpointing.dir", cfg.checkpoint_dir)
+    # Without a directory Flink keeps checkpoints in the JobManager's memory, which fails as soon
+    # as an operator's state exceeds 5 MiB: default to a local folder.
+    checkpoint_dir = cfg.checkpoint_dir or "file://" + os.path.join(ROOT, "var", "checkpoints")
+    conf.set_string("execution.checkpointing.dir", checkpoint_dir)
     if jars:
         conf.set_string("pipeline.jars", ";".join(f"file://{os.path.abspath(j)}" for j in jars))
     env = StreamExecutionEnvironment.get_execution_environment(conf)
