@@ -384,8 +384,9 @@ def pruneable() -> AgentState:
 def test_prune_keeps_the_last_point_before_the_horizon_and_drops_the_rest() -> None:
     state = pruneable()
     before = [window_parts(state, T0 + k * W, W, TIMEOUT) for k in (4, 5, 6)]
-    prune(state, keep_from_ms=T0 + 250 * S, config_keep_from_ms=T0 + 250 * S,
-          window_keep_from=T0 + 4 * W)
+    changed = prune(state, keep_from_ms=T0 + 250 * S, config_keep_from_ms=T0 + 250 * S,
+                    window_keep_from=T0 + 4 * W)
+    assert changed == (True, True, True)
     assert [ms for ms, _ in state.points] == [T0 + 200 * S, T0 + 300 * S]
     assert state.event_ids == {"e2": T0 + 200 * S, "e3": T0 + 300 * S}
     assert state.configs == [(T0 + 100 * S, CONFIG_B), (T0 + 300 * S, CONFIG_A)]
@@ -410,7 +411,9 @@ def test_prune_uses_separate_horizons_for_points_and_configs() -> None:
 def test_prune_with_nothing_old_enough_changes_nothing() -> None:
     state = pruneable()
     before = copy.deepcopy(state)
-    prune(state, keep_from_ms=T0 + 50 * S, config_keep_from_ms=T0 - 1, window_keep_from=T0)
+    changed = prune(state, keep_from_ms=T0 + 50 * S, config_keep_from_ms=T0 - 1,
+                    window_keep_from=T0)
+    assert changed == (False, False, False)
     assert state == before
 
 
@@ -420,5 +423,4 @@ def test_is_empty() -> None:
     state = AgentState()
     put_ctr(state, C9, W)
     assert not is_empty(state)
-    assert not is_empty(AgentState(pending=[(T0, 1, C9)]))
     assert not is_empty(AgentState(emitted={T0: (1, b"")}))

@@ -37,9 +37,6 @@ class AgentState:
     missed_first: dict = field(default_factory=dict)  # contact_id -> first MISSED/REJECTED ms
     ctrs: dict = field(default_factory=dict)  # window_start -> {contact_id: CTR entry}
     emitted: dict = field(default_factory=dict)  # window_start -> (revision, digest)
-    pending: list = field(default_factory=list)  # facts waiting for the join: [(join_ms, fact)]
-
-
 
 def insert_event(state: AgentState, ev: AgentEvent) -> bool:
     """Add one agent event to the timeline; False if it is a duplicate (same EventId)."""
@@ -174,29 +171,39 @@ def last_point_reaches(state: AgentState, ms: int, timeout_ms: int) -> bool:
 
 
 def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
-          window_keep_from: int) -> None:
-    """Forget what no future window, join or dedupe can need.
+          window_keep_from: int) -> tuple[bool, bool, bool]:
+    """Forget what no future window, join or dedupe can need; returns which parts changed:
+    (timeline: points/event ids/missed, configs, windows: ctrs/emitted), so the caller stores
+    only those.
 
     ``keep_from_ms``: oldest time a still-open (or late-acceptable) window can look at; the last
     point before it is kept because its state may still hold then. ``window_keep_from``: windows
     starting before it are past their allowed lateness.
     """
+    timeline = configs = windows = False
     pts = state.points
     i = bisect.bisect_left(pts, keep_from_ms, key=_first)
     if i > 1:
         del pts[: i - 1]
         horizon = pts[0][0]
         state.event_ids = {k: v for k, v in state.event_ids.items() if v >= horizon}
+        timeline = True
     cfgs = state.configs
     j = bisect.bisect_left(cfgs, config_keep_from_ms, key=_first)
     if j > 1:
         del cfgs[: j - 1]
-    state.missed_first = {k: v for k, v in state.missed_first.items() if v >= config_keep_from_ms}
-    for ws in [w for w in state.ctrs if w < window_keep_from]:
-        del state.ctrs[ws]
-    for ws in [w for w in state.emitted if w < window_keep_from]:
-        del state.emitted[ws]
+        configs = True
+    missed = [k for k, v in state.missed_first.items() if v < config_keep_from_ms]
+    for k in missed:
+        del state.missed_first[k]
+    timeline = timeline or bool(missed)
+    for part in (state.ctrs, state.emitted):
+        for ws in [w for w in part if w < window_keep_from]:
+            del part[ws]
+            windows = True
+    return timeline, configs, windows
 
 
 def is_empty(state: AgentState) -> bool:
-    return not (state.points or state.ctrs or state.pending or state.emitted)
+    """Nothing a window needs (the configuration history is kept for joins until pruned)."""
+    return not (state.points or state.ctrs or state.emitted)

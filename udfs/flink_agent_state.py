@@ -4,13 +4,26 @@ Input 1: normalized agent events; input 2: contact-fact puts from the contact op
 the fact's agent; "" for facts without an agent, which are emitted as they are). Decisions live in
 ``udfs.agent_state``; this wrapper keeps the state, the timers (window ends, join times) and
 checks lateness.
+
+Why the state is split and cached (profiled: reading and writing one pickled ``AgentState`` per
+event and timer was over half of all Python time, and facts waiting for their join made it grow
+with how far the contact streams ran ahead of the agent stream):
+
+- the ``AgentState`` parts live in three ``ValueState``s that change at different rates (timeline:
+  every event; configuration history: rarely; windows: on puts and emissions) and only the parts
+  that changed are written back;
+- facts waiting for the agent's watermark live in a ``MapState`` by join time, read only by the
+  timer that releases them;
+- the deserialized ``AgentState`` of each agent is kept in memory (``self.cache``) so reads cost
+  nothing. Safe because this operator instance is the only writer of its keys' state and a
+  restore creates a new instance with an empty cache; every mutation is written through.
 """
 
 from __future__ import annotations
 
 from pyflink.common import Types
 from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from udfs.agent_state import (
     AgentState,
@@ -31,19 +44,57 @@ from udfs.records import STREAM_AGENT_EVENTS
 from udfs.settings import AGENT, CONTACT, DEADLETTER, Settings
 from udfs.windows import fire_time, is_fired, is_late, window_start
 
+PICKLED = Types.PICKLED_BYTE_ARRAY()
+
 
 class AgentStateFunction(KeyedCoProcessFunction):
     def __init__(self, settings: Settings):
         self.s = settings
-        self.state = None
+        self.timeline = self.configs = self.windows = self.pending = None
+        self.cache: dict = {}
         self.counters: dict = {}
 
     def open(self, runtime_context: RuntimeContext):
-        self.state = runtime_context.get_state(
-            ValueStateDescriptor("agent", Types.PICKLED_BYTE_ARRAY()))
+        self.timeline = runtime_context.get_state(
+            ValueStateDescriptor("agent-timeline", PICKLED))
+        self.configs = runtime_context.get_state(ValueStateDescriptor("agent-configs", PICKLED))
+        self.windows = runtime_context.get_state(ValueStateDescriptor("agent-windows", PICKLED))
+        self.pending = runtime_context.get_map_state(
+            MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
+        self.cache = {}
         group = runtime_context.get_metrics_group().add_group("agents")
         self.counters = {name: group.counter(name) for name in (
             "event_duplicates", "late_agent_events", "facts_joined", "late_puts")}
+
+    # -- state ------------------------------------------------------------------------------
+    def _load(self, agent_arn: str) -> AgentState:
+        st = self.cache.get(agent_arn)
+        if st is None:
+            st = AgentState()
+            timeline = self.timeline.value()
+            if timeline is not None:
+                st.points, st.event_ids, st.missed_first = timeline
+            st.configs = self.configs.value() or []
+            windows = self.windows.value()
+            if windows is not None:
+                st.ctrs, st.emitted = windows
+            self.cache[agent_arn] = st
+        return st
+
+    def _store(self, st: AgentState, timeline: bool = False, configs: bool = False,
+               windows: bool = False) -> None:
+        if timeline:
+            self.timeline.update((st.points, st.event_ids, st.missed_first))
+        if configs:
+            self.configs.update(st.configs)
+        if windows:
+            self.windows.update((st.ctrs, st.emitted))
+
+    def _drop(self, agent_arn: str) -> None:
+        self.cache.pop(agent_arn, None)
+        self.timeline.clear()
+        self.configs.clear()
+        self.windows.clear()
 
     # -- emission helpers -------------------------------------------------------------------
     def _window_row(self, agent_arn: str, st: AgentState, ws: int):
@@ -61,15 +112,18 @@ class AgentStateFunction(KeyedCoProcessFunction):
         return output_row(self.s.outputs[CONTACT],
                           contact_fact_record(rec, revision, username, profile, hierarchy))
 
-    def _refresh_fired(self, agent_arn: str, st: AgentState, from_ms: int, watermark: int):
-        """Re-emit already emitted windows from ``from_ms`` on whose numbers changed."""
+    def _refresh_fired(self, agent_arn: str, st: AgentState, from_ms: int,
+                       watermark: int) -> list:
+        """Rows re-emitting already emitted windows from ``from_ms`` on whose numbers changed."""
         w = self.s.window_ms
         ws = window_start(from_ms, w)
+        rows = []
         while is_fired(ws, watermark, w):
             row = self._window_row(agent_arn, st, ws)
             if row is not None:
-                yield row
+                rows.append(row)
             ws += w
+        return rows
 
     def _register_window(self, ctx, ts_ms: int):
         """The fire timer of the window containing ``ts_ms``; each fired window chains the next
@@ -87,14 +141,18 @@ class AgentStateFunction(KeyedCoProcessFunction):
                 self.s.outputs[DEADLETTER],
                 late_dead_letter(STREAM_AGENT_EVENTS, value, value.event_id))
             return
-        st = self.state.value() or AgentState()
+        agent_arn = ctx.get_current_key()
+        st = self._load(agent_arn)
+        n_configs = len(st.configs)
         if not insert_event(st, value):
             self.counters["event_duplicates"].inc()
             return
         self._register_window(ctx, value.event_ms)
+        rows = []
         if value.event_ms <= wm:  # late but within the allowed lateness: correct the past
-            yield from self._refresh_fired(ctx.get_current_key(), st, value.event_ms, wm)
-        self.state.update(st)
+            rows = self._refresh_fired(agent_arn, st, value.event_ms, wm)
+        self._store(st, timeline=True, configs=len(st.configs) != n_configs, windows=bool(rows))
+        yield from rows
 
     def process_element2(self, put, ctx: KeyedCoProcessFunction.Context):
         agent_arn = ctx.get_current_key()
@@ -104,7 +162,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
                 yield self._fact_row(AgentState(), put.revision, rec)
             return
         wm = ctx.timer_service().current_watermark()
-        st = self.state.value() or AgentState()
+        st = self._load(agent_arn)
         w = self.s.window_ms
         if is_late(put.ts_ms, wm, w, self.s.allowed_lateness_ms):
             # The window is gone (upstream lateness checks make this unreachable): keep the fact
@@ -120,42 +178,45 @@ class AgentStateFunction(KeyedCoProcessFunction):
             at = join_time(rec)
             if at <= wm:
                 yield self._fact_row(st, put.revision, rec)
-            else:
-                st.pending.append((at, put.revision, rec))
+            else:  # wait for the agent's events up to the join time (its timer releases it)
+                waiting = self.pending.get(at) or []
+                waiting.append((put.revision, rec))
+                self.pending.put(at, waiting)
                 ctx.timer_service().register_event_time_timer(at)
-        if ws is not None:
-            if is_fired(ws, wm, w):
-                row = self._window_row(agent_arn, st, ws)
-                if row is not None:
-                    yield row
-            else:
-                ctx.timer_service().register_event_time_timer(fire_time(ws, w))
-        self.state.update(st)
+        if ws is None:
+            return
+        row = None
+        if is_fired(ws, wm, w):
+            row = self._window_row(agent_arn, st, ws)
+        else:
+            ctx.timer_service().register_event_time_timer(fire_time(ws, w))
+        self._store(st, windows=True)
+        if row is not None:
+            yield row
 
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
-        st = self.state.value()
-        if st is None:
-            return
         agent_arn = ctx.get_current_key()
-        if st.pending:
-            due = [p for p in st.pending if p[0] <= timestamp]
-            if due:
-                st.pending = [p for p in st.pending if p[0] > timestamp]
-                for _, revision, rec in sorted(due, key=lambda p: p[0]):
-                    yield self._fact_row(st, revision, rec)
+        st = self._load(agent_arn)
+        waiting = self.pending.get(timestamp)
+        if waiting is not None:  # facts whose join time this is, in arrival order
+            self.pending.remove(timestamp)
+            for revision, rec in waiting:
+                yield self._fact_row(st, revision, rec)
         w = self.s.window_ms
-        if (timestamp + 1) % w == 0:
-            ws = timestamp + 1 - w
-            row = self._window_row(agent_arn, st, ws)
-            if row is not None:
-                yield row
-            if last_point_reaches(st, ws + w, self.s.agent_timeout_ms):
-                ctx.timer_service().register_event_time_timer(fire_time(ws + w, w))
-            oldest_open = timestamp + 1 - w - self.s.allowed_lateness_ms
-            prune(st, keep_from_ms=oldest_open - self.s.agent_timeout_ms,
-                  config_keep_from_ms=timestamp - self.s.contact_retention_ms,
-                  window_keep_from=oldest_open)
-        if is_empty(st) and not st.configs:
-            self.state.clear()
+        if (timestamp + 1) % w != 0:
+            return
+        ws = timestamp + 1 - w
+        row = self._window_row(agent_arn, st, ws)
+        if last_point_reaches(st, ws + w, self.s.agent_timeout_ms):
+            ctx.timer_service().register_event_time_timer(fire_time(ws + w, w))
+        oldest_open = timestamp + 1 - w - self.s.allowed_lateness_ms
+        timeline, configs, windows = prune(
+            st, keep_from_ms=oldest_open - self.s.agent_timeout_ms,
+            config_keep_from_ms=timestamp - self.s.contact_retention_ms,
+            window_keep_from=oldest_open)
+        if is_empty(st) and not st.configs and self.pending.is_empty():
+            self._drop(agent_arn)
         else:
-            self.state.update(st)
+            self._store(st, timeline, configs, windows or row is not None)
+        if row is not None:
+            yield row
