@@ -18,13 +18,20 @@ from __future__ import annotations
 from typing import Optional
 
 from pyflink.common import Duration, Types, WatermarkStrategy
-from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
+from pyflink.java_gateway import get_gateway
 
 from udfs.flink_agent_state import AgentStateFunction
 from udfs.flink_contact_state import ContactStateFunction
-from udfs.flink_normalize import EventTimeAssigner, NormalizeFunction
-from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_ROW_TYPE, OUTPUT_TAG
-from udfs.flink_queue_windows import QueueWindowsFunction, queue_key
+from udfs.flink_normalize import NormalizeFunction
+from udfs.flink_outputs import (
+    AGENT_PUT_TAG,
+    KEYED_TYPE,
+    OUTPUT_ROW_TYPE,
+    OUTPUT_TAG,
+    TIMED_KEYED_TYPE,
+)
+from udfs.flink_queue_windows import QueueWindowsFunction
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CONTACT_EVENTS, STREAM_CTRS
 from udfs.settings import Settings
 
@@ -35,23 +42,46 @@ def watermark_strategy(settings: Settings, idleness_ms: Optional[int]) -> Waterm
     strategy = WatermarkStrategy.for_bounded_out_of_orderness(
         Duration.of_millis(settings.out_of_orderness_ms))
     if idleness_ms:
-        # with_idleness returns a new strategy without any assigner: set the assigner after it.
         strategy = strategy.with_idleness(Duration.of_millis(idleness_ms))
-    return strategy.with_timestamp_assigner(EventTimeAssigner())
+    return strategy
+
+
+def with_event_time(timed: DataStream, strategy: WatermarkStrategy) -> DataStream:
+    """Timestamps and watermarks for a stream of ``(Row(key, record), event_ms)``, in Java.
+
+    The same Java pieces PyFlink's ``assign_timestamps_and_watermarks`` uses after its own Python
+    extraction step (``CustomTimestampAssigner`` reads field 1, ``RemoveTimestampMapFunction``
+    keeps field 0); the normalizer already computed the event time, so that step is skipped.
+    """
+    jvm = get_gateway().jvm.org.apache.flink.streaming.api.functions.python.eventtime
+    j_strategy = strategy._j_watermark_strategy.withTimestampAssigner(
+        jvm.CustomTimestampAssigner())
+    j_stream = timed._j_data_stream.assignTimestampsAndWatermarks(j_strategy)
+    return DataStream(j_stream.map(jvm.RemoveTimestampMapFunction(),
+                                   KEYED_TYPE.get_java_type_info()))
+
+
+def keyed(rows: DataStream) -> KeyedStream:
+    """Key a stream of ``Row(key, record)`` by field 0 in Java: what PyFlink's ``key_by`` does
+    after its Python ``AddKey`` step, which computes the key and re-pickles every record."""
+    gateway = get_gateway()
+    j_keyed = rows._j_data_stream.keyBy(gateway.jvm.KeyByKeySelector(),
+                                        Types.ROW([Types.STRING()]).get_java_type_info())
+    return KeyedStream(j_keyed, PICKLED, rows)
 
 
 def normalized(raw: DataStream, stream: str, settings: Settings,
                idleness_ms: Optional[int]) -> tuple[DataStream, DataStream]:
-    """(records with event time and watermarks, dead-letter rows) of one raw input stream."""
+    """(Row(key, record) with event time and watermarks, dead-letter rows) of one raw stream."""
     parsed = raw.process(NormalizeFunction(stream, settings),
-                         output_type=PICKLED).name(f"normalize {stream}")
+                         output_type=TIMED_KEYED_TYPE).name(f"normalize {stream}")
     dead = parsed.get_side_output(OUTPUT_TAG)
-    timed = parsed.assign_timestamps_and_watermarks(watermark_strategy(settings, idleness_ms))
+    timed = with_event_time(parsed, watermark_strategy(settings, idleness_ms))
     return timed.name(f"event time {stream}"), dead
 
 
-def _empty(env: StreamExecutionEnvironment, type_info) -> DataStream:
-    return env.from_collection([], type_info=type_info)
+def _empty(env: StreamExecutionEnvironment) -> DataStream:
+    return env.from_collection([], type_info=KEYED_TYPE)
 
 
 def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
@@ -72,23 +102,21 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
     ce, ct, ae = streams[STREAM_CONTACT_EVENTS], streams[STREAM_CTRS], streams[STREAM_AGENT_EVENTS]
     agent_puts = None
     if ce is not None or ct is not None:
-        ce = ce if ce is not None else _empty(env, PICKLED)
-        ct = ct if ct is not None else _empty(env, PICKLED)
-        contacts = (ce.key_by(lambda r: r.contact_id, key_type=Types.STRING())
-                    .connect(ct.key_by(lambda r: r.contact_id, key_type=Types.STRING()))
-                    .process(ContactStateFunction(settings), output_type=PICKLED)
+        ce = ce if ce is not None else _empty(env)
+        ct = ct if ct is not None else _empty(env)
+        contacts = (keyed(ce).connect(keyed(ct))
+                    .process(ContactStateFunction(settings), output_type=KEYED_TYPE)
                     .name("contact state"))
         outputs.append(contacts.get_side_output(OUTPUT_TAG))
         agent_puts = contacts.get_side_output(AGENT_PUT_TAG)
-        queue_rows = (contacts.key_by(queue_key, key_type=Types.STRING())
+        queue_rows = (keyed(contacts)
                       .process(QueueWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
                       .name("queue windows"))
         outputs.append(queue_rows)
     if ae is not None or agent_puts is not None:
-        ae = ae if ae is not None else _empty(env, PICKLED)
-        agent_puts = agent_puts if agent_puts is not None else _empty(env, PICKLED)
-        agents = (ae.key_by(lambda r: r.agent_arn, key_type=Types.STRING())
-                  .connect(agent_puts.key_by(lambda p: p.agent_arn, key_type=Types.STRING()))
+        ae = ae if ae is not None else _empty(env)
+        agent_puts = agent_puts if agent_puts is not None else _empty(env)
+        agents = (keyed(ae).connect(keyed(agent_puts))
                   .process(AgentStateFunction(settings), output_type=OUTPUT_ROW_TYPE)
                   .name("agent state"))
         outputs.append(agents)

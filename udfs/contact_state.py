@@ -74,6 +74,13 @@ class AgentPut(NamedTuple):
 Output = Union[QueuePut, SignalPut, AgentPut]
 
 
+def queue_key(put: Union[QueuePut, SignalPut]) -> str:
+    """Key of the queue operator: queue ARN and channel (SPEC §3: never split further)."""
+    if type(put) is QueuePut:
+        return f"{put.queue_arn}|{put.channel}"
+    return f"{put.signal.queue_arn}|{put.signal.channel}"
+
+
 @dataclass
 class ContactState:
     """Everything kept per ContactId (small: one record and two signals)."""

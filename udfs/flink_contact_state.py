@@ -3,13 +3,13 @@
 Input 1: normalized contact events, input 2: normalized CTRs (both keyed by ContactId). Decisions
 live in ``udfs.contact_state``; this wrapper checks lateness against the watermark, keeps the
 state and the cleanup timer, and routes what the decisions return: queue puts on the main output
-(keyed by queue downstream), agent puts on a side output (keyed by agent), late records to the
+(as Row(queue key, put)), agent puts on a side output (as Row(agent ARN, put)), late records to the
 dead-letter rows.
 """
 
 from __future__ import annotations
 
-from pyflink.common import Types
+from pyflink.common import Row, Types
 from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
@@ -22,6 +22,7 @@ from udfs.contact_state import (
     on_cleanup,
     on_contact_event,
     on_ctr,
+    queue_key,
 )
 from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG, dead_letter_row
 from udfs.late import late_dead_letter
@@ -58,9 +59,9 @@ class ContactStateFunction(KeyedCoProcessFunction):
         ctx.timer_service().register_event_time_timer(clear_at)
         for out in outputs:
             if type(out) is AgentPut:
-                yield AGENT_PUT_TAG, out
+                yield AGENT_PUT_TAG, Row(out.agent_arn, out)
             else:
-                yield out
+                yield Row(queue_key(out), out)
 
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
         st = self.state.value() or ContactState()

@@ -20,7 +20,12 @@ from udfs.records import DeadLetter
 
 OUTPUT_ROW_TYPE = Types.ROW([Types.STRING(), Types.STRING(), Types.STRING()])
 OUTPUT_TAG = OutputTag("records", OUTPUT_ROW_TYPE)
-AGENT_PUT_TAG = OutputTag("agent-puts", Types.PICKLED_BYTE_ARRAY())
+# Records on their way to a keyed operator travel as Row(key, record), so Flink keys them in Java
+# (PyFlink's key_by would run one more Python step per record to compute the key and re-pickle).
+KEYED_TYPE = Types.ROW([Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
+# ... and out of a normalizer as (Row(key, record), event time ms) for the Java timestamp assigner
+TIMED_KEYED_TYPE = Types.TUPLE([KEYED_TYPE, Types.LONG()])
+AGENT_PUT_TAG = OutputTag("agent-puts", KEYED_TYPE)
 
 
 def output_row(topic: str, record: dict) -> Row:

@@ -19,13 +19,6 @@ from udfs.settings import QUEUE, Settings
 from udfs.windows import cleanup_time, fire_time, is_fired, window_start
 
 
-def queue_key(put) -> str:
-    """Key of the queue operator: queue ARN and channel (SPEC §3: never split further)."""
-    if type(put) is QueuePut:
-        return f"{put.queue_arn}|{put.channel}"
-    return f"{put.signal.queue_arn}|{put.signal.channel}"
-
-
 class QueueWindowsFunction(KeyedProcessFunction):
     def __init__(self, settings: Settings):
         self.s = settings
