@@ -2,7 +2,7 @@
 
 1. ``pickled``: replay a sample of simulated contacts (their contact events and CTRs, delivery
    order) through the contact operator's own decisions (``udfs.contact_state``) and measure
-   ``pickle.dumps(ContactState)``, which is exactly the value the operator stores (its
+   ``pickle.dumps(to_stored(ContactState))``, which is exactly the value the operator stores (its
    ``ValueState`` is ``PICKLED_BYTE_ARRAY``; thread mode pickles with ``pickle.dumps``). This is
    the value only: no key, no timers, no state-backend overhead.
 2. ``checkpoint``: the contact-state operator's share of each completed checkpoint (REST, per
@@ -21,7 +21,13 @@ from collections import defaultdict
 from statistics import mean
 from typing import Optional
 
-from udfs.contact_state import ContactState, is_duplicate, on_contact_event, on_ctr
+from udfs.contact_state import (
+    ContactState,
+    is_duplicate,
+    on_contact_event,
+    on_ctr,
+    to_stored,
+)
 from udfs.parse_contact_event import normalize_contact_event
 from udfs.parse_ctr import normalize_ctr
 from udfs.records import DeadLetter
@@ -53,9 +59,10 @@ def pickled_sizes(lines: list[tuple[str, bytes]], window_ms: int = 60_000) -> di
             on_contact_event(states[ev.contact_id], ev)
     if not states:
         return {}
-    sizes = [len(pickle.dumps(st)) for st in states.values()]
-    facts = [len(pickle.dumps(st.fact)) for st in states.values() if st.fact is not None]
-    signals = [len(pickle.dumps(st.signals)) for st in states.values() if st.signals]
+    stored = [to_stored(st) for st in states.values()]
+    sizes = [len(pickle.dumps(t)) for t in stored]
+    facts = [len(pickle.dumps(t[1])) for t in stored if t[1] is not None]
+    signals = [len(pickle.dumps(t[3])) for t in stored if t[3]]
     return {
         "contacts": len(sizes),
         "mean_bytes": round(mean(sizes)),

@@ -30,12 +30,16 @@ from udfs.contact_state import (
     QueuePut,
     Signal,
     SignalPut,
+    cleanup_timer_ms,
     cleanup_times,
+    fact_ref,
+    from_stored,
     is_duplicate,
     on_cleanup,
     on_contact_event,
     on_ctr,
     signal_of,
+    to_stored,
 )
 from udfs.queue_windows import QueueWindow, apply_queue_put, apply_signal_put, is_empty
 from udfs.records import ContactEvent, ContactRecord
@@ -74,7 +78,7 @@ def test_first_ctr_is_a_fact_with_a_queue_put_and_an_agent_put() -> None:
         QueuePut(QUEUE_A, "VOICE", T0 + 90 * S, "c1", rec),
         AgentPut(AGENT_A, "c1", T0 + 90 * S, 1, rec),
     ]
-    assert (state.fingerprint, state.fact, state.revision) == (T0 + 100 * S, rec, 1)
+    assert (state.fingerprint, state.fact, state.revision) == (T0 + 100 * S, fact_ref(rec), 1)
     assert state.last_event_ms == T0 + 90 * S
 
 
@@ -101,7 +105,7 @@ def test_newer_copy_with_identical_facts_is_unchanged_and_emits_nothing() -> Non
     assert on_ctr(state, newer, W) == ("unchanged", [])
     assert state.revision == 1
     assert state.fingerprint == T0 + 20 * MIN
-    assert state.fact == newer
+    assert state.fact == fact_ref(newer)
     # the copy between the two is now older than the accepted one: a duplicate
     assert on_ctr(state, first._replace(last_update_ms=T0 + 15 * MIN), W) == ("duplicate", [])
 
@@ -113,7 +117,7 @@ def test_newer_copy_changing_a_field_in_the_same_window_emits_only_puts() -> Non
     outcome, outputs = on_ctr(state, newer, W)
     assert outcome == "fact"
     assert outputs == [put(newer), agent_put(newer, 2)]
-    assert (state.revision, state.fact, state.fingerprint) == (2, newer, T0 + 20 * MIN)
+    assert (state.revision, state.fact, state.fingerprint) == (2, fact_ref(newer), T0 + 20 * MIN)
 
 
 def test_revision_moving_to_another_window_retracts_queue_and_agent_contribution() -> None:
@@ -440,3 +444,37 @@ def test_any_arrival_order_counts_every_contact_exactly_once(data: st.DataObject
     in_order = deliver(items)
     assert deliver(shuffled) == in_order
     assert in_order == expected_windows(items)
+
+
+# --- stored form and cleanup timer ------------------------------------------------------------
+
+
+def test_stored_form_round_trips_and_is_small() -> None:
+    import pickle
+
+    state = accepted(ctr())
+    for kind in (QUEUED, CONNECTED_TO_AGENT):
+        on_contact_event(state, contact_event(kind, at=T0 + 30 * S))
+    stored = to_stored(state)
+    assert from_stored(stored) == state
+    assert from_stored(to_stored(ContactState())) == ContactState()
+    # plain values only: no class or field names in what the state backend holds
+    assert b"udfs" not in pickle.dumps(stored)
+    assert len(pickle.dumps(stored)) < len(pickle.dumps(state)) * 2 // 3
+
+
+def test_fact_ref_ignores_the_copy_time_only() -> None:
+    rec = ctr()
+    assert fact_ref(rec) == fact_ref(rec._replace(last_update_ms=rec.last_update_ms + 1))
+    assert fact_ref(rec).digest != fact_ref(rec._replace(customer_hold_duration=7.0)).digest
+
+
+def test_cleanup_timer_is_rounded_up_so_a_contact_shares_one_timer() -> None:
+    state = ContactState(last_event_ms=T0 + 10 * S)
+    timer = cleanup_timer_ms(state, RETENTION)
+    assert timer % HOUR == 0 and 0 <= timer - (T0 + 10 * S + RETENTION) < HOUR
+    assert cleanup_timer_ms(ContactState(last_event_ms=T0 + 20 * S), RETENTION) == timer
+    assert cleanup_timer_ms(ContactState(last_event_ms=T0 + 2 * HOUR), RETENTION) > timer
+    # a later firing still clears (on_cleanup compares with the exact time)
+    kept = on_cleanup(accepted(ctr()), timer + RETENTION, RETENTION, DEDUPE_RETENTION)
+    assert kept is not None and kept.cleared

@@ -15,6 +15,10 @@ Rules (SPEC §2-3):
   the earliest event of the type wins; a still earlier one arriving later moves the signal.
 - State is cleared ``retention`` after the contact's last event time (24 h after disconnect by
   default); only the CTR fingerprint survives, until ``dedupe_retention`` (7 days by default).
+
+What is kept of the accepted fact is only what later copies are compared and routed with (a digest
+of its fields plus its queue/agent targets, ``FactRef``); the full record travels on in the puts.
+Stored, the state is a plain tuple (``to_stored``): no class or field names per contact, ~0.5 KB.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Union
 
+from udfs.digest import digest
 from udfs.records import ContactEvent, ContactRecord
 from udfs.windows import window_start
 
@@ -74,6 +79,22 @@ class AgentPut(NamedTuple):
 Output = Union[QueuePut, SignalPut, AgentPut]
 
 
+class FactRef(NamedTuple):
+    """What the state keeps of the accepted CTR copy: enough to tell whether a newer copy changes
+    anything (``digest`` of every field but the copy time) and where its contribution went."""
+
+    digest: bytes
+    queue_arn: Optional[str]
+    channel: Optional[str]
+    event_ms: int
+    agent_arn: Optional[str]
+
+
+def fact_ref(rec: ContactRecord) -> FactRef:
+    return FactRef(digest(list(rec._replace(last_update_ms=0))), rec.queue_arn, rec.channel,
+                   rec.event_ms, rec.agent_arn)
+
+
 def queue_key(put: Union[QueuePut, SignalPut]) -> str:
     """Key of the queue operator: queue ARN and channel (SPEC §3: never split further)."""
     if type(put) is QueuePut:
@@ -86,27 +107,35 @@ class ContactState:
     """Everything kept per ContactId (small: one record and two signals)."""
 
     fingerprint: Optional[int] = None  # LastUpdateTimestamp of the last accepted CTR copy
-    fact: Optional[ContactRecord] = None
+    fact: Optional[FactRef] = None
     revision: int = 0
     signals: dict = field(default_factory=dict)  # kind -> Signal
     last_event_ms: int = 0  # latest event time seen for this contact (drives cleanup)
     cleared: bool = False  # True once only the fingerprint is kept
 
 
-def _fact_changed(old: Optional[ContactRecord], new: ContactRecord) -> bool:
-    """Whether a newer CTR copy changes anything the fact carries (all fields but the copy time)."""
-    if old is None:
-        return True
-    return old._replace(last_update_ms=0) != new._replace(last_update_ms=0)
+def to_stored(state: ContactState) -> tuple:
+    """The state as plain values for the operator's ``ValueState`` (see ``from_stored``)."""
+    return (state.fingerprint, None if state.fact is None else tuple(state.fact), state.revision,
+            tuple((SIGNAL_TYPES.index(k), *sig[1:]) for k, sig in state.signals.items()),
+            state.last_event_ms, state.cleared)
 
 
-def _queue_target(rec: Optional[ContactRecord], window_ms: int) -> Optional[tuple]:
+def from_stored(stored: tuple) -> ContactState:
+    fingerprint, fact, revision, signals, last_event_ms, cleared = stored
+    return ContactState(
+        fingerprint, None if fact is None else FactRef(*fact), revision,
+        {SIGNAL_TYPES[k]: Signal(SIGNAL_TYPES[k], *rest) for k, *rest in signals},
+        last_event_ms, cleared)
+
+
+def _queue_target(rec: Union[ContactRecord, FactRef, None], window_ms: int) -> Optional[tuple]:
     if rec is None or not rec.queue_arn:
         return None
     return (rec.queue_arn, rec.channel, window_start(rec.event_ms, window_ms))
 
 
-def _agent_target(rec: Optional[ContactRecord], window_ms: int) -> tuple:
+def _agent_target(rec: Union[ContactRecord, FactRef, None], window_ms: int) -> tuple:
     if rec is None:
         return ("", None)
     return (rec.agent_arn or "", window_start(rec.event_ms, window_ms))
@@ -127,13 +156,14 @@ def on_ctr(state: ContactState, rec: ContactRecord, window_ms: int) -> tuple[str
     state.fingerprint = rec.last_update_ms
     state.last_event_ms = max(state.last_event_ms, rec.event_ms)
     old = state.fact
-    if state.cleared or not _fact_changed(old, rec):
+    if state.cleared:
         # After cleanup the fact is gone: a newer copy this old is late and never gets here, but if
         # a retention shorter than the lateness is configured we still must not double count.
-        if not state.cleared:
-            state.fact = rec
         return "unchanged", []
-    state.fact = rec
+    ref = fact_ref(rec)
+    if old is not None and old.digest == ref.digest:
+        return "unchanged", []
+    state.fact = ref
     state.revision += 1
     out: list[Output] = []
     old_q, new_q = _queue_target(old, window_ms), _queue_target(rec, window_ms)
@@ -186,6 +216,16 @@ def on_contact_event(state: ContactState, ev: ContactEvent) -> list[Output]:
 def cleanup_times(state: ContactState, retention_ms: int, dedupe_retention_ms: int) -> tuple:
     """(clear full state at, forget fingerprint at) in event time."""
     return state.last_event_ms + retention_ms, state.last_event_ms + dedupe_retention_ms
+
+
+def cleanup_timer_ms(state: ContactState, retention_ms: int) -> int:
+    """When the cleanup timer fires: the clear time rounded up to 1/24 of the retention (1 h by
+    default), so the few events of one contact share one timer instead of registering a new one
+    each time ``last_event_ms`` moves (timers are state too). Firing a little after the clear
+    time is harmless: ``on_cleanup`` compares with the exact time."""
+    step = max(1, retention_ms // 24)
+    clear_at = state.last_event_ms + retention_ms
+    return -(-clear_at // step) * step
 
 
 def on_cleanup(state: ContactState, now_ms: int, retention_ms: int,

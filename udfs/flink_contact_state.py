@@ -16,13 +16,16 @@ from pyflink.datastream.state import ValueStateDescriptor
 from udfs.contact_state import (
     AgentPut,
     ContactState,
+    cleanup_timer_ms,
     cleanup_times,
+    from_stored,
     is_duplicate,
     is_repeated_signal,
     on_cleanup,
     on_contact_event,
     on_ctr,
     queue_key,
+    to_stored,
 )
 from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG, dead_letter_row
 from udfs.late import late_dead_letter
@@ -53,18 +56,27 @@ class ContactStateFunction(KeyedCoProcessFunction):
                                    late_dead_letter(stream, rec, rec.contact_id))
         return None
 
-    def _finish(self, st: ContactState, outputs, ctx):
-        self.state.update(st)
-        clear_at, _ = cleanup_times(st, self.s.contact_retention_ms, self.s.dedupe_retention_ms)
-        ctx.timer_service().register_event_time_timer(clear_at)
+    def _load(self) -> ContactState:
+        stored = self.state.value()
+        return ContactState() if stored is None else from_stored(stored)
+
+    def _finish(self, st: ContactState, timer_before: int, outputs, ctx):
+        self.state.update(to_stored(st))
+        timer = cleanup_timer_ms(st, self.s.contact_retention_ms)
+        if timer != timer_before:
+            ctx.timer_service().register_event_time_timer(timer)
         for out in outputs:
             if type(out) is AgentPut:
                 yield AGENT_PUT_TAG, Row(out.agent_arn, out)
             else:
                 yield Row(queue_key(out), out)
 
+    def _timer_before(self, st: ContactState) -> int:
+        """The cleanup timer already registered for this contact (none for a new one)."""
+        return -1 if st.last_event_ms == 0 else cleanup_timer_ms(st, self.s.contact_retention_ms)
+
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        st = self.state.value() or ContactState()
+        st = self._load()
         if is_repeated_signal(st, value):  # a repeat changes nothing, however late it comes
             self.counters["event_duplicates"].inc()
             return
@@ -72,10 +84,11 @@ class ContactStateFunction(KeyedCoProcessFunction):
         if late is not None:
             yield OUTPUT_TAG, late
             return
-        yield from self._finish(st, on_contact_event(st, value), ctx)
+        timer_before = self._timer_before(st)
+        yield from self._finish(st, timer_before, on_contact_event(st, value), ctx)
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
-        st = self.state.value() or ContactState()
+        st = self._load()
         if is_duplicate(st, value):
             self.counters["ctr_duplicates"].inc()
             return
@@ -83,20 +96,23 @@ class ContactStateFunction(KeyedCoProcessFunction):
         if late is not None:
             yield OUTPUT_TAG, late
             return
+        timer_before = self._timer_before(st)
         outcome, outputs = on_ctr(st, value, self.s.window_ms)
         self.counters["facts" if outcome == "fact" else "ctr_unchanged"].inc()
-        yield from self._finish(st, outputs, ctx)
+        yield from self._finish(st, timer_before, outputs, ctx)
 
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
-        st = self.state.value()
-        if st is None:
+        stored = self.state.value()
+        if stored is None:
             return
+        st = from_stored(stored)
         kept = on_cleanup(st, timestamp, self.s.contact_retention_ms, self.s.dedupe_retention_ms)
         if kept is None:
             self.state.clear()
-        else:
-            self.state.update(kept)
+        elif kept is not st:  # cleared: only the fingerprint stays, until forget_at
+            self.state.update(to_stored(kept))
             _, forget_at = cleanup_times(kept, self.s.contact_retention_ms,
                                          self.s.dedupe_retention_ms)
             ctx.timer_service().register_event_time_timer(forget_at)
+        # else: an earlier cleanup timer (the contact had events since); the later one stands
         yield from ()
