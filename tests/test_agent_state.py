@@ -33,6 +33,7 @@ from udfs.agent_state import (
     next_emission,
     prune,
     put_ctr,
+    restore_points,
     retract_ctr,
     window_parts,
 )
@@ -101,26 +102,26 @@ def scripted() -> AgentState:
 
 def test_insert_event_adds_a_point_with_its_flags_and_logout_has_none() -> None:
     state = state_with(TIMELINE[0], TIMELINE[6])
-    assert state.points == [(T0 + 10 * S, ONLINE | IDLE), (T0 + 200 * S, 0)]
+    assert state.points == [(T0 + 10 * S, ONLINE | IDLE, "e1"), (T0 + 200 * S, 0, "e7")]
     assert state.event_ids == {"e1": T0 + 10 * S, "e7": T0 + 200 * S}
 
 
 def test_duplicate_event_id_is_ignored_even_with_other_content() -> None:
     state = state_with(TIMELINE[0])
     before = copy.deepcopy(state)
-    assert insert_event(state, TIMELINE[0]) is False
+    assert insert_event(state, TIMELINE[0]) is None
     assert insert_event(state, agent_event("e1", T0 + 99 * S, status=CUSTOM,
-                                           contacts=(("c1", "MISSED"),), config=CONFIG_B)) is False
+                                           contacts=(("c1", "MISSED"),), config=CONFIG_B)) is None
     assert state == before
 
 
 def test_points_are_time_ordered_whatever_the_arrival_order() -> None:
     state = state_with(TIMELINE[3], TIMELINE[0], TIMELINE[6], TIMELINE[1])
     assert state.points == [
-        (T0 + 10 * S, state_flags(AVAILABLE, ())),
-        (T0 + 40 * S, state_flags(AVAILABLE, ("CONNECTED",))),
-        (T0 + 130 * S, state_flags(CUSTOM, ())),
-        (T0 + 200 * S, 0),
+        (T0 + 10 * S, state_flags(AVAILABLE, ()), "e1"),
+        (T0 + 40 * S, state_flags(AVAILABLE, ("CONNECTED",)), "e2"),
+        (T0 + 130 * S, state_flags(CUSTOM, ()), "e4"),
+        (T0 + 200 * S, 0, "e7"),
     ]
 
 
@@ -358,7 +359,7 @@ def test_a_window_whose_only_ctr_is_retracted_is_re_emitted_with_zeros() -> None
 def test_last_point_reaches_while_the_timeout_lasts() -> None:
     state = AgentState()
     assert not last_point_reaches(state, T0, TIMEOUT)
-    state.points.append((T0 + 10 * S, 0))
+    state.points.append((T0 + 10 * S, 0, "e1"))
     assert last_point_reaches(state, T0 + 4 * W, TIMEOUT)  # 10 s + 240 s > 4 min
     assert not last_point_reaches(state, T0 + 10 * S + TIMEOUT, TIMEOUT)
 
@@ -387,7 +388,7 @@ def test_prune_keeps_the_last_point_before_the_horizon_and_drops_the_rest() -> N
     changed = prune(state, keep_from_ms=T0 + 250 * S, config_keep_from_ms=T0 + 250 * S,
                     window_keep_from=T0 + 4 * W)
     assert changed == (True, True, True)
-    assert [ms for ms, _ in state.points] == [T0 + 200 * S, T0 + 300 * S]
+    assert [p[0] for p in state.points] == [T0 + 200 * S, T0 + 300 * S]
     assert state.event_ids == {"e2": T0 + 200 * S, "e3": T0 + 300 * S}
     assert state.configs == [(T0 + 100 * S, CONFIG_B), (T0 + 300 * S, CONFIG_A)]
     assert state.missed_first == {"c2": T0 + 300 * S}
@@ -424,3 +425,56 @@ def test_is_empty() -> None:
     put_ctr(state, C9, W)
     assert not is_empty(state)
     assert not is_empty(AgentState(emitted={T0: (1, b"")}))
+
+
+# --- what changed, and the stored timeline ------------------------------------------------------
+
+
+def test_insert_event_reports_what_it_changed() -> None:
+    state = AgentState()
+    first = insert_event(state, agent_event("e1", T0 + 10 * S, config=CONFIG_A))
+    assert first is not None and first.point == state.points[0] and first.configs
+    same_config = insert_event(state, agent_event("e2", T0 + 20 * S, config=CONFIG_A))
+    assert same_config is not None and not same_config.configs and not same_config.missed
+    missed = insert_event(state, agent_event("e3", T0 + 30 * S, contacts=(("c1", "MISSED"),)))
+    assert missed is not None and missed.missed
+    again = insert_event(state, agent_event("e4", T0 + 40 * S, contacts=(("c1", "MISSED"),)))
+    assert again is not None and not again.missed  # the first MISSED time stands
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.permutations(TIMELINE))
+def test_restore_from_points_in_arrival_order_gives_the_same_timeline(
+        arrival: list[AgentEvent]) -> None:
+    state = AgentState()
+    log = []
+    for ev in arrival:
+        log.append(insert_event(state, ev).point)
+    restored = AgentState()
+    restore_points(restored, log)
+    assert restored.points == state.points
+    assert restored.event_ids == state.event_ids
+
+
+def test_equal_times_keep_their_arrival_order_through_a_restore() -> None:
+    state = AgentState()
+    a = agent_event("a", T0 + 10 * S)
+    b = agent_event("b", T0 + 10 * S, status=CUSTOM)
+    log = [insert_event(state, a).point, insert_event(state, b).point]
+    restored = AgentState()
+    restore_points(restored, log)
+    assert [p[2] for p in restored.points] == ["a", "b"] == [p[2] for p in state.points]
+
+
+def test_prune_waits_for_min_points_and_never_splits_equal_times() -> None:
+    state = pruneable()
+    before = copy.deepcopy(state.points)
+    changed = prune(state, keep_from_ms=T0 + 250 * S, config_keep_from_ms=T0 - 1,
+                    window_keep_from=T0, min_points=len(before))
+    assert not changed.points and state.points == before
+    tie = AgentState()
+    for eid, ms in (("x", T0), ("y", T0 + 10 * S), ("z", T0 + 10 * S), ("w", T0 + 500 * S)):
+        insert_event(tie, agent_event(eid, ms))
+    prune(tie, keep_from_ms=T0 + 100 * S, config_keep_from_ms=T0 - 1, window_keep_from=T0)
+    assert [p[2] for p in tie.points] == ["y", "z", "w"]
+    assert set(tie.event_ids) == {"y", "z", "w"}

@@ -94,25 +94,26 @@ def _first_event_ms(point: tuple[int, int]) -> int:
 
 
 def window_times(
-    points: Sequence[tuple[int, int]],
+    points: Sequence[tuple],
     window_start: int,
     window_end: int,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> AgentTimes:
     """Overlap of the agent's status intervals with ``[window_start, window_end)``.
 
-    ``points`` are the agent's processed events in time order as ``(event_ms, flags)`` (flags 0
-    for a LOGOUT). Point i holds on ``[ms[i], min(ms[i + 1], ms[i] + timeout_ms))``; the last
-    point holds for ``timeout_ms``. With equal timestamps the later point supersedes. Only the last
-    point at or before ``window_start`` and the points inside the window are visited (binary
-    search), so long per-agent histories stay cheap; points out of time order never count negative
-    time but are not otherwise repaired (the caller sorts).
+    ``points`` are the agent's processed events in time order as ``(event_ms, flags, ...)`` (flags
+    0 for a LOGOUT; further items are ignored). Point i holds on
+    ``[ms[i], min(ms[i + 1], ms[i] + timeout_ms))``; the last point holds for ``timeout_ms``. With
+    equal timestamps the later point supersedes. Only the last point at or before
+    ``window_start`` and the points inside the window are visited (binary search), so long
+    per-agent histories stay cheap; points out of time order never count negative time but are
+    not otherwise repaired (the caller sorts).
     """
     n = len(points)
     i = max(bisect_right(points, window_start, key=_first_event_ms) - 1, 0)
     online = npt = contact = handle = acw = idle = error = 0
     while i < n:
-        start, flags = points[i]
+        start, flags = points[i][0], points[i][1]
         if start >= window_end:
             break
         i += 1

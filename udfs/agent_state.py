@@ -4,9 +4,10 @@ Why one state per agent: agent time metrics, the missed-contact count, the agent
 the enrichment of contact facts all need the same timeline of the agent's snapshots, so the operator
 keyed by agent ARN owns all of it (one shuffle, one state read per record).
 
-- Every distinct event (dedupe by EventId) becomes a *point* (event time, category flags) in a
-  time-ordered list; arrival order does not matter within the allowed lateness, because a window's
-  numbers are recomputed from the points when it is emitted (see ``udfs.agent_intervals``).
+- Every distinct event (dedupe by EventId) becomes a *point* (event time, category flags,
+  EventId) in a time-ordered list; arrival order does not matter within the allowed lateness,
+  because a window's numbers are recomputed from the points when it is emitted (see
+  ``udfs.agent_intervals``).
 - The configuration (username, routing profile, hierarchy) is kept as a history of changes, so a
   contact fact is enriched with the snapshot valid when the contact reached the agent, not the
   latest.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from udfs.agent_intervals import agent_time_fields, newly_missed, state_flags, window_times
 from udfs.contact_metrics import CtrContribution, ctr_contribution, handled_fields
@@ -31,35 +32,52 @@ LOGOUT = "LOGOUT"
 
 @dataclass
 class AgentState:
-    points: list = field(default_factory=list)  # [(event_ms, flags)] in time order
-    event_ids: dict = field(default_factory=dict)  # EventId -> event_ms (dedupe)
+    points: list = field(default_factory=list)  # [(event_ms, flags, EventId)] in time order
+    event_ids: dict = field(default_factory=dict)  # EventId -> event_ms of the points (dedupe)
     configs: list = field(default_factory=list)  # [(valid_from_ms, AgentConfig)] changes only
     missed_first: dict = field(default_factory=dict)  # contact_id -> first MISSED/REJECTED ms
     ctrs: dict = field(default_factory=dict)  # window_start -> {contact_id: CTR entry}
     emitted: dict = field(default_factory=dict)  # window_start -> (revision, digest)
 
-def insert_event(state: AgentState, ev: AgentEvent) -> bool:
-    """Add one agent event to the timeline; False if it is a duplicate (same EventId)."""
+class Inserted(NamedTuple):
+    """What ``insert_event`` changed, so the caller stores only that."""
+
+    point: tuple  # the new (event_ms, flags, EventId)
+    configs: bool  # the configuration history changed
+    missed: bool  # a first MISSED/REJECTED time was added or moved earlier
+
+
+def insert_event(state: AgentState, ev: AgentEvent) -> Optional[Inserted]:
+    """Add one agent event to the timeline; None if it is a duplicate (same EventId)."""
     if ev.event_id in state.event_ids:
-        return False
+        return None
     state.event_ids[ev.event_id] = ev.event_ms
     flags = 0 if ev.event_type == LOGOUT else state_flags(
         ev.status, [c.state for c in ev.contacts])
-    bisect.insort_right(state.points, (ev.event_ms, flags), key=_first)
-    if ev.config is not None:
-        _insert_config(state, ev.event_ms, ev.config)
+    point = (ev.event_ms, flags, ev.event_id)
+    bisect.insort_right(state.points, point, key=_first)
+    configs = ev.config is not None and _insert_config(state, ev.event_ms, ev.config)
+    missed = False
     for cid in newly_missed((), ev.contacts):
         first = state.missed_first.get(cid)
         if first is None or ev.event_ms < first:
             state.missed_first[cid] = ev.event_ms
-    return True
+            missed = True
+    return Inserted(point, configs, missed)
+
+
+def restore_points(state: AgentState, log) -> None:
+    """Rebuild the timeline from points stored in arrival order (``log``): a stable sort by time
+    gives the order ``insert_event`` builds (equal times stay in arrival order)."""
+    state.points = sorted(log, key=_first)
+    state.event_ids = {p[2]: p[0] for p in state.points}
 
 
 def _first(item: tuple) -> int:
     return item[0]
 
 
-def _insert_config(state: AgentState, ms: int, config: AgentConfig) -> None:
+def _insert_config(state: AgentState, ms: int, config: AgentConfig) -> bool:
     """Store a configuration change at ``ms`` (an unchanged configuration is not stored).
 
     The events after ``ms`` up to the next stored change were not stored because they repeated
@@ -68,15 +86,16 @@ def _insert_config(state: AgentState, ms: int, config: AgentConfig) -> None:
     """
     previous = config_at(state, ms)
     if previous == config:
-        return
+        return False
     i = bisect.bisect_right(state.configs, ms, key=_first)
     state.configs.insert(i, (ms, config))
     if previous is None:
-        return  # every configured event after ms differed from None, so it is stored already
+        return True  # every configured event after ms differed from None, so it is stored already
     j = bisect.bisect_right(state.points, ms, key=_first)
     if j < len(state.points) and (i + 1 == len(state.configs)
                                   or state.points[j][0] < state.configs[i + 1][0]):
         state.configs.insert(i + 1, (state.points[j][0], previous))
+    return True
 
 
 def config_at(state: AgentState, ms: int) -> Optional[AgentConfig]:
@@ -170,38 +189,47 @@ def last_point_reaches(state: AgentState, ms: int, timeout_ms: int) -> bool:
     return bool(state.points) and state.points[-1][0] + timeout_ms > ms
 
 
+class Pruned(NamedTuple):
+    points: bool  # points (and their event ids)
+    history: bool  # configuration history or first-missed times
+    windows: bool  # handled CTRs or emission records
+
+
 def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
-          window_keep_from: int) -> tuple[bool, bool, bool]:
-    """Forget what no future window, join or dedupe can need; returns which parts changed:
-    (timeline: points/event ids/missed, configs, windows: ctrs/emitted), so the caller stores
-    only those.
+          window_keep_from: int, min_points: int = 1) -> Pruned:
+    """Forget what no future window, join or dedupe can need; returns which parts changed, so the
+    caller stores only those.
 
     ``keep_from_ms``: oldest time a still-open (or late-acceptable) window can look at; the last
-    point before it is kept because its state may still hold then. ``window_keep_from``: windows
-    starting before it are past their allowed lateness.
+    point before it (and any point at that same time) is kept because its state may still hold
+    then. ``window_keep_from``: windows starting before it are past their allowed lateness.
+    ``min_points``: drop points only once at least this many are droppable (old points are
+    harmless, so the operator batches the rewrite of its stored timeline).
     """
-    timeline = configs = windows = False
+    points = history = windows = False
     pts = state.points
     i = bisect.bisect_left(pts, keep_from_ms, key=_first)
     if i > 1:
-        del pts[: i - 1]
-        horizon = pts[0][0]
-        state.event_ids = {k: v for k, v in state.event_ids.items() if v >= horizon}
-        timeline = True
+        cut = bisect.bisect_left(pts, pts[i - 1][0], key=_first)  # never split equal times
+        if cut >= min_points:
+            del pts[:cut]
+            horizon = pts[0][0]
+            state.event_ids = {k: v for k, v in state.event_ids.items() if v >= horizon}
+            points = True
     cfgs = state.configs
     j = bisect.bisect_left(cfgs, config_keep_from_ms, key=_first)
     if j > 1:
         del cfgs[: j - 1]
-        configs = True
+        history = True
     missed = [k for k, v in state.missed_first.items() if v < config_keep_from_ms]
     for k in missed:
         del state.missed_first[k]
-    timeline = timeline or bool(missed)
+    history = history or bool(missed)
     for part in (state.ctrs, state.emitted):
         for ws in [w for w in part if w < window_keep_from]:
             del part[ws]
             windows = True
-    return timeline, configs, windows
+    return Pruned(points, history, windows)
 
 
 def is_empty(state: AgentState) -> bool:

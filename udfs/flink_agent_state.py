@@ -9,9 +9,10 @@ Why the state is split and cached (profiled: reading and writing one pickled ``A
 event and timer was over half of all Python time, and facts waiting for their join made it grow
 with how far the contact streams ran ahead of the agent stream):
 
-- the ``AgentState`` parts live in three ``ValueState``s that change at different rates (timeline:
-  every event; configuration history: rarely; windows: on puts and emissions) and only the parts
-  that changed are written back;
+- the ``AgentState`` parts live in states that change at different rates and only the parts that
+  changed are written: the timeline's points in a ``ListState`` that each event appends one point
+  to (rewritten only when at least ``PRUNE_BATCH`` old points can go), the configuration history
+  and first-missed times (rarely change) and the windows' CTRs and emissions in ``ValueState``s;
 - facts waiting for the agent's watermark live in a ``MapState`` by join time, read only by the
   timer that releases them;
 - the deserialized ``AgentState`` of each agent is kept in memory (``self.cache``) so reads cost
@@ -23,7 +24,11 @@ from __future__ import annotations
 
 from pyflink.common import Types
 from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import (
+    ListStateDescriptor,
+    MapStateDescriptor,
+    ValueStateDescriptor,
+)
 
 from udfs.agent_state import (
     AgentState,
@@ -35,6 +40,7 @@ from udfs.agent_state import (
     next_emission,
     prune,
     put_ctr,
+    restore_points,
     retract_ctr,
 )
 from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
@@ -45,19 +51,19 @@ from udfs.settings import AGENT, CONTACT, DEADLETTER, Settings
 from udfs.windows import fire_time, is_fired, is_late, window_start
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
+PRUNE_BATCH = 32  # old points dropped (and the stored timeline rewritten) this many at a time
 
 
 class AgentStateFunction(KeyedCoProcessFunction):
     def __init__(self, settings: Settings):
         self.s = settings
-        self.timeline = self.configs = self.windows = self.pending = None
+        self.points = self.history = self.windows = self.pending = None
         self.cache: dict = {}
         self.counters: dict = {}
 
     def open(self, runtime_context: RuntimeContext):
-        self.timeline = runtime_context.get_state(
-            ValueStateDescriptor("agent-timeline", PICKLED))
-        self.configs = runtime_context.get_state(ValueStateDescriptor("agent-configs", PICKLED))
+        self.points = runtime_context.get_list_state(ListStateDescriptor("agent-points", PICKLED))
+        self.history = runtime_context.get_state(ValueStateDescriptor("agent-history", PICKLED))
         self.windows = runtime_context.get_state(ValueStateDescriptor("agent-windows", PICKLED))
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
@@ -71,29 +77,29 @@ class AgentStateFunction(KeyedCoProcessFunction):
         st = self.cache.get(agent_arn)
         if st is None:
             st = AgentState()
-            timeline = self.timeline.value()
-            if timeline is not None:
-                st.points, st.event_ids, st.missed_first = timeline
-            st.configs = self.configs.value() or []
+            restore_points(st, self.points.get() or ())
+            history = self.history.value()
+            if history is not None:
+                st.configs, st.missed_first = history
             windows = self.windows.value()
             if windows is not None:
                 st.ctrs, st.emitted = windows
             self.cache[agent_arn] = st
         return st
 
-    def _store(self, st: AgentState, timeline: bool = False, configs: bool = False,
+    def _store(self, st: AgentState, points: bool = False, history: bool = False,
                windows: bool = False) -> None:
-        if timeline:
-            self.timeline.update((st.points, st.event_ids, st.missed_first))
-        if configs:
-            self.configs.update(st.configs)
+        if points:
+            self.points.update(st.points)
+        if history:
+            self.history.update((st.configs, st.missed_first))
         if windows:
             self.windows.update((st.ctrs, st.emitted))
 
     def _drop(self, agent_arn: str) -> None:
         self.cache.pop(agent_arn, None)
-        self.timeline.clear()
-        self.configs.clear()
+        self.points.clear()
+        self.history.clear()
         self.windows.clear()
 
     # -- emission helpers -------------------------------------------------------------------
@@ -143,15 +149,16 @@ class AgentStateFunction(KeyedCoProcessFunction):
             return
         agent_arn = ctx.get_current_key()
         st = self._load(agent_arn)
-        n_configs = len(st.configs)
-        if not insert_event(st, value):
+        inserted = insert_event(st, value)
+        if inserted is None:
             self.counters["event_duplicates"].inc()
             return
+        self.points.add(inserted.point)
         self._register_window(ctx, value.event_ms)
         rows = []
         if value.event_ms <= wm:  # late but within the allowed lateness: correct the past
             rows = self._refresh_fired(agent_arn, st, value.event_ms, wm)
-        self._store(st, timeline=True, configs=len(st.configs) != n_configs, windows=bool(rows))
+        self._store(st, history=inserted.configs or inserted.missed, windows=bool(rows))
         yield from rows
 
     def process_element2(self, put, ctx: KeyedCoProcessFunction.Context):
@@ -210,13 +217,12 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if last_point_reaches(st, ws + w, self.s.agent_timeout_ms):
             ctx.timer_service().register_event_time_timer(fire_time(ws + w, w))
         oldest_open = timestamp + 1 - w - self.s.allowed_lateness_ms
-        timeline, configs, windows = prune(
-            st, keep_from_ms=oldest_open - self.s.agent_timeout_ms,
-            config_keep_from_ms=timestamp - self.s.contact_retention_ms,
-            window_keep_from=oldest_open)
+        pruned = prune(st, keep_from_ms=oldest_open - self.s.agent_timeout_ms,
+                       config_keep_from_ms=timestamp - self.s.contact_retention_ms,
+                       window_keep_from=oldest_open, min_points=PRUNE_BATCH)
         if is_empty(st) and not st.configs and self.pending.is_empty():
             self._drop(agent_arn)
         else:
-            self._store(st, timeline, configs, windows or row is not None)
+            self._store(st, pruned.points, pruned.history, pruned.windows or row is not None)
         if row is not None:
             yield row
