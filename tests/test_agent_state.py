@@ -387,7 +387,7 @@ def test_prune_keeps_the_last_point_before_the_horizon_and_drops_the_rest() -> N
     before = [window_parts(state, T0 + k * W, W, TIMEOUT) for k in (4, 5, 6)]
     changed = prune(state, keep_from_ms=T0 + 250 * S, config_keep_from_ms=T0 + 250 * S,
                     window_keep_from=T0 + 4 * W)
-    assert changed == (True, True, True)
+    assert changed.points and changed.history and changed.windows == (T0 + 3 * W,)
     assert [p[0] for p in state.points] == [T0 + 200 * S, T0 + 300 * S]
     assert state.event_ids == {"e2": T0 + 200 * S, "e3": T0 + 300 * S}
     assert state.configs == [(T0 + 100 * S, CONFIG_B), (T0 + 300 * S, CONFIG_A)]
@@ -414,7 +414,7 @@ def test_prune_with_nothing_old_enough_changes_nothing() -> None:
     before = copy.deepcopy(state)
     changed = prune(state, keep_from_ms=T0 + 50 * S, config_keep_from_ms=T0 - 1,
                     window_keep_from=T0)
-    assert changed == (False, False, False)
+    assert changed == (False, False, ())
     assert state == before
 
 

@@ -192,7 +192,7 @@ def last_point_reaches(state: AgentState, ms: int, timeout_ms: int) -> bool:
 class Pruned(NamedTuple):
     points: bool  # points (and their event ids)
     history: bool  # configuration history or first-missed times
-    windows: bool  # handled CTRs or emission records
+    windows: tuple  # starts of the windows whose handled CTRs / emission records were dropped
 
 
 def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
@@ -206,7 +206,7 @@ def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
     ``min_points``: drop points only once at least this many are droppable (old points are
     harmless, so the operator batches the rewrite of its stored timeline).
     """
-    points = history = windows = False
+    points = history = False
     pts = state.points
     i = bisect.bisect_left(pts, keep_from_ms, key=_first)
     if i > 1:
@@ -225,11 +225,12 @@ def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
     for k in missed:
         del state.missed_first[k]
     history = history or bool(missed)
+    windows = set()
     for part in (state.ctrs, state.emitted):
         for ws in [w for w in part if w < window_keep_from]:
             del part[ws]
-            windows = True
-    return Pruned(points, history, windows)
+            windows.add(ws)
+    return Pruned(points, history, tuple(sorted(windows)))
 
 
 def is_empty(state: AgentState) -> bool:

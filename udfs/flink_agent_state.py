@@ -12,7 +12,9 @@ with how far the contact streams ran ahead of the agent stream):
 - the ``AgentState`` parts live in states that change at different rates and only the parts that
   changed are written: the timeline's points in a ``ListState`` that each event appends one point
   to (rewritten only when at least ``PRUNE_BATCH`` old points can go), the configuration history
-  and first-missed times (rarely change) and the windows' CTRs and emissions in ``ValueState``s;
+  and first-missed times (rarely change) in a ``ValueState``, and each window's handled CTRs and
+  emission record in a ``MapState`` entry by window start, so a put or an emission writes one
+  window (in a replay the contact streams run ahead and an agent collects hours of windows);
 - facts waiting for the agent's watermark live in a ``MapState`` by join time, read only by the
   timer that releases them;
 - the deserialized ``AgentState`` of each agent is kept in memory (``self.cache``) so reads cost
@@ -64,7 +66,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
     def open(self, runtime_context: RuntimeContext):
         self.points = runtime_context.get_list_state(ListStateDescriptor("agent-points", PICKLED))
         self.history = runtime_context.get_state(ValueStateDescriptor("agent-history", PICKLED))
-        self.windows = runtime_context.get_state(ValueStateDescriptor("agent-windows", PICKLED))
+        self.windows = runtime_context.get_map_state(
+            MapStateDescriptor("agent-windows", Types.LONG(), PICKLED))
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
         self.cache = {}
@@ -81,20 +84,27 @@ class AgentStateFunction(KeyedCoProcessFunction):
             history = self.history.value()
             if history is not None:
                 st.configs, st.missed_first = history
-            windows = self.windows.value()
-            if windows is not None:
-                st.ctrs, st.emitted = windows
+            for ws, (ctrs, emitted) in self.windows.items():
+                if ctrs is not None:
+                    st.ctrs[ws] = ctrs
+                if emitted is not None:
+                    st.emitted[ws] = emitted
             self.cache[agent_arn] = st
         return st
 
     def _store(self, st: AgentState, points: bool = False, history: bool = False,
-               windows: bool = False) -> None:
+               windows=()) -> None:
+        """Write the parts that changed; ``windows``: starts of the windows that changed."""
         if points:
             self.points.update(st.points)
         if history:
             self.history.update((st.configs, st.missed_first))
-        if windows:
-            self.windows.update((st.ctrs, st.emitted))
+        for ws in windows:
+            ctrs, emitted = st.ctrs.get(ws), st.emitted.get(ws)
+            if ctrs is None and emitted is None:
+                self.windows.remove(ws)
+            else:
+                self.windows.put(ws, (ctrs, emitted))
 
     def _drop(self, agent_arn: str) -> None:
         self.cache.pop(agent_arn, None)
@@ -119,17 +129,19 @@ class AgentStateFunction(KeyedCoProcessFunction):
                           contact_fact_record(rec, revision, username, profile, hierarchy))
 
     def _refresh_fired(self, agent_arn: str, st: AgentState, from_ms: int,
-                       watermark: int) -> list:
-        """Rows re-emitting already emitted windows from ``from_ms`` on whose numbers changed."""
+                       watermark: int) -> tuple[list, list]:
+        """(rows, their window starts) re-emitting already emitted windows from ``from_ms`` on
+        whose numbers changed."""
         w = self.s.window_ms
         ws = window_start(from_ms, w)
-        rows = []
+        rows, starts = [], []
         while is_fired(ws, watermark, w):
             row = self._window_row(agent_arn, st, ws)
             if row is not None:
                 rows.append(row)
+                starts.append(ws)
             ws += w
-        return rows
+        return rows, starts
 
     def _register_window(self, ctx, ts_ms: int):
         """The fire timer of the window containing ``ts_ms``; each fired window chains the next
@@ -155,10 +167,10 @@ class AgentStateFunction(KeyedCoProcessFunction):
             return
         self.points.add(inserted.point)
         self._register_window(ctx, value.event_ms)
-        rows = []
+        rows, starts = [], []
         if value.event_ms <= wm:  # late but within the allowed lateness: correct the past
-            rows = self._refresh_fired(agent_arn, st, value.event_ms, wm)
-        self._store(st, history=inserted.configs or inserted.missed, windows=bool(rows))
+            rows, starts = self._refresh_fired(agent_arn, st, value.event_ms, wm)
+        self._store(st, history=inserted.configs or inserted.missed, windows=starts)
         yield from rows
 
     def process_element2(self, put, ctx: KeyedCoProcessFunction.Context):
@@ -197,7 +209,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
             row = self._window_row(agent_arn, st, ws)
         else:
             ctx.timer_service().register_event_time_timer(fire_time(ws, w))
-        self._store(st, windows=True)
+        self._store(st, windows=(ws,))
         if row is not None:
             yield row
 
@@ -223,6 +235,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if is_empty(st) and not st.configs and self.pending.is_empty():
             self._drop(agent_arn)
         else:
-            self._store(st, pruned.points, pruned.history, pruned.windows or row is not None)
+            changed = pruned.windows if row is None else (*pruned.windows, ws)
+            self._store(st, pruned.points, pruned.history, changed)
         if row is not None:
             yield row
