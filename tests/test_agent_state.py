@@ -478,3 +478,12 @@ def test_prune_waits_for_min_points_and_never_splits_equal_times() -> None:
     prune(tie, keep_from_ms=T0 + 100 * S, config_keep_from_ms=T0 - 1, window_keep_from=T0)
     assert [p[2] for p in tie.points] == ["y", "z", "w"]
     assert set(tie.event_ids) == {"y", "z", "w"}
+
+
+def test_prune_without_a_history_horizon_leaves_configs_and_missed_alone() -> None:
+    state = pruneable()
+    configs, missed = list(state.configs), dict(state.missed_first)
+    changed = prune(state, keep_from_ms=T0 + 250 * S, config_keep_from_ms=None,
+                    window_keep_from=T0 + 4 * W)
+    assert changed.points and not changed.history
+    assert (state.configs, state.missed_first) == (configs, missed)

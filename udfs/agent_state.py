@@ -195,14 +195,16 @@ class Pruned(NamedTuple):
     windows: tuple  # starts of the windows whose handled CTRs / emission records were dropped
 
 
-def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
+def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: Optional[int],
           window_keep_from: int, min_points: int = 1) -> Pruned:
     """Forget what no future window, join or dedupe can need; returns which parts changed, so the
     caller stores only those.
 
     ``keep_from_ms``: oldest time a still-open (or late-acceptable) window can look at; the last
     point before it (and any point at that same time) is kept because its state may still hold
-    then. ``window_keep_from``: windows starting before it are past their allowed lateness.
+    then. ``config_keep_from_ms``: horizon of the configuration history and first-missed times
+    (None: leave them; they span the contact retention, so the operator prunes them hourly).
+    ``window_keep_from``: windows starting before it are past their allowed lateness.
     ``min_points``: drop points only once at least this many are droppable (old points are
     harmless, so the operator batches the rewrite of its stored timeline).
     """
@@ -216,15 +218,16 @@ def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: int,
             horizon = pts[0][0]
             state.event_ids = {k: v for k, v in state.event_ids.items() if v >= horizon}
             points = True
-    cfgs = state.configs
-    j = bisect.bisect_left(cfgs, config_keep_from_ms, key=_first)
-    if j > 1:
-        del cfgs[: j - 1]
-        history = True
-    missed = [k for k, v in state.missed_first.items() if v < config_keep_from_ms]
-    for k in missed:
-        del state.missed_first[k]
-    history = history or bool(missed)
+    if config_keep_from_ms is not None:
+        cfgs = state.configs
+        j = bisect.bisect_left(cfgs, config_keep_from_ms, key=_first)
+        if j > 1:
+            del cfgs[: j - 1]
+            history = True
+        missed = [k for k, v in state.missed_first.items() if v < config_keep_from_ms]
+        for k in missed:
+            del state.missed_first[k]
+        history = history or bool(missed)
     windows = set()
     for part in (state.ctrs, state.emitted):
         for ws in [w for w in part if w < window_keep_from]:

@@ -54,6 +54,7 @@ from udfs.windows import fire_time, is_fired, is_late, window_start
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
 PRUNE_BATCH = 32  # old points dropped (and the stored timeline rewritten) this many at a time
+HISTORY_PRUNE_MS = 3_600_000  # configuration history / first-missed times: pruned hourly
 
 
 class AgentStateFunction(KeyedCoProcessFunction):
@@ -230,7 +231,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
             ctx.timer_service().register_event_time_timer(fire_time(ws + w, w))
         oldest_open = timestamp + 1 - w - self.s.allowed_lateness_ms
         pruned = prune(st, keep_from_ms=oldest_open - self.s.agent_timeout_ms,
-                       config_keep_from_ms=timestamp - self.s.contact_retention_ms,
+                       config_keep_from_ms=(timestamp - self.s.contact_retention_ms
+                                            if (timestamp + 1) % HISTORY_PRUNE_MS < w else None),
                        window_keep_from=oldest_open, min_points=PRUNE_BATCH)
         if is_empty(st) and not st.configs and self.pending.is_empty():
             self._drop(agent_arn)
