@@ -50,11 +50,11 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bench.jobrun import JobRun, RunningJob
-from bench.workload import CONTACTS_PER_AGENT_HOUR, KEEP_FOREVER, STREAMS, log
+from bench.workload import CONTACTS_PER_AGENT_HOUR, STREAMS, log
 from tools.kafka_local import create_topics
 from tools.sim.config import FaultConfig, SimConfig
 from tools.sim.delivery import DeliveredRecord
-from tools.sim.kafka_out import Pacing, produce
+from tools.sim.kafka_out import KEEP_FOREVER, Pacing, produce
 from tools.sim.simulation import Simulation
 
 AGENTS_PER_CENTER = 2000

@@ -28,14 +28,13 @@ from typing import Optional
 from tools.kafka_local import create_topics
 from tools.sim.config import SimConfig
 from tools.sim.delivery import AGENT_EVENTS, CONTACT_EVENTS, CTRS, DeliveredRecord
-from tools.sim.kafka_out import Pacing, produce
+from tools.sim.kafka_out import KEEP_FOREVER, Pacing, produce
 from tools.sim.progress import Progress
 from tools.sim.simulation import Simulation
 
 STREAMS = (CONTACT_EVENTS, CTRS, AGENT_EVENTS)
 CONTACTS_PER_AGENT_HOUR = 30
 AGENTS_PER_QUEUE = 40
-KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 #: One contact in this many (by a hash of its ContactId) is kept for the state-size replay.
 STATE_SAMPLE_EVERY = 16
 

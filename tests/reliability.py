@@ -28,6 +28,7 @@ from tests.kafka_io import INPUTS, OUTPUTS, by_output, consume_to_end, event_tim
 from tests.payloads import agent_event, contact_event, ctr
 from tools.kafka_local import MAX_MESSAGE_BYTES
 from tools.sim.config import FaultConfig, SimConfig
+from tools.sim.kafka_out import KEEP_FOREVER
 from tools.sim.simulation import Simulation
 from tools.simulate import generate
 
@@ -36,7 +37,6 @@ FAULTS = FaultConfig(ctr_duplicates=0.1, late_redeliveries=0.05, out_of_order_s=
                      agent_duplicates=0.05, malformed=0.01)
 #: Topic settings for test topics: simulated event times are in 2024, so time-based retention
 #: must never delete them (the record timestamp is the event time).
-KEEP_FOREVER = {"retention.ms": "-1"}
 FEED_FILES = {stream: f"{stream}.jsonl" for stream in INPUTS}
 
 

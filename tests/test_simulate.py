@@ -458,3 +458,22 @@ def test_to_kafka_produces_keyed_records_with_event_time(kafka_bootstrap: str,
         want = [(r.key, r.event_ms if r.event_ms is not None else r.delivery_ms, r.value)
                 for r in expected.records if r.stream == stream]
         assert got[stream] == want, stream
+
+
+@pytest.mark.kafka
+def test_to_kafka_creates_missing_topics_that_keep_their_records(kafka_bootstrap: str) -> None:
+    """Simulated records carry 2024 timestamps: with the broker's default time retention they
+    would be deleted within minutes, before a job started later reads them."""
+    import uuid
+
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    names = {flag: f"sim-keep-{flag}-{uuid.uuid4().hex[:8]}" for flag in ("ce", "ctr", "ae")}
+    assert cli.main(["--seed", "3", "--agents", "1", "--contacts", "2", "--duration", "120",
+                     "--quiet", "--to-kafka", "--bootstrap-servers", kafka_bootstrap,
+                     "--contact-events-topic", names["ce"], "--ctrs-topic", names["ctr"],
+                     "--agent-events-topic", names["ae"]]) == 0
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names.values()]
+    for future in admin.describe_configs(resources).values():
+        assert future.result(timeout=30)["retention.ms"].value == "-1"

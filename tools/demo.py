@@ -163,8 +163,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"using Kafka at {args.bootstrap_servers}")
         bootstrap = demo.start_broker()
         from jobs.topics import ensure_topics
+        from tools.sim.kafka_out import KEEP_FOREVER
 
-        ensure_topics(bootstrap, list(INPUTS.values()) + list(OUTPUTS.values()),
+        ensure_topics(bootstrap, list(INPUTS.values()), topic_config=KEEP_FOREVER)
+        ensure_topics(bootstrap, list(OUTPUTS.values()),
                       compacted=[OUTPUTS["queue"], OUTPUTS["agent"], OUTPUTS["contact"]])
         demo.start_job(bootstrap)
         demo.start_simulator(bootstrap)

@@ -24,7 +24,7 @@ from tools.reference import DEFAULT_THRESHOLDS, DEFAULT_WINDOW_S, expected_metri
 from tools.sim.config import DEFAULT_START, FaultConfig, SimConfig
 from tools.sim.delivery import AGENT_EVENTS, CONTACT_EVENTS, CTRS
 from tools.sim.files import write_expected, write_feeds
-from tools.sim.kafka_out import DEFAULT_TOPICS, Pacing, produce
+from tools.sim.kafka_out import DEFAULT_TOPICS, KEEP_FOREVER, Pacing, produce
 from tools.sim.progress import Progress
 from tools.sim.simulation import Simulation
 from tools.sim.timefmt import iso_s, parse_iso
@@ -166,6 +166,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                   AGENT_EVENTS: args.agent_events_topic}
         pacing = Pacing(rate=args.rate, speed=args.speed if args.realtime else None,
                         start_ms=cfg.start_ms)
+        from tools.kafka_local import create_topics
+
+        # topics that do not exist yet keep their records (existing ones are left as they are)
+        create_topics(args.bootstrap_servers, topics.values(), configs=KEEP_FOREVER)
         counts = produce(sim.records(), args.bootstrap_servers, topics, pacing, progress)
         where = f"Kafka {args.bootstrap_servers}"
     else:

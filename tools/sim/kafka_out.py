@@ -18,6 +18,10 @@ from tools.sim.progress import Progress
 
 DEFAULT_TOPICS = {CONTACT_EVENTS: "connect.contact-events", CTRS: "connect.ctrs",
                   AGENT_EVENTS: "connect.agent-events"}
+# Topic config for simulated feeds: their record timestamps are the simulated event times (by
+# default in January 2024), so with the broker's 7-day retention the next retention check (every
+# 5 minutes) would delete them before a job started later could read them.
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
 @dataclass(frozen=True)
