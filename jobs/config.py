@@ -226,7 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="unaligned checkpoints (helps under backpressure)")
     r.add_argument("--state-backend", choices=("hashmap", "rocksdb"), default="hashmap",
                    help="Flink state backend")
-    r.add_argument("--checkpoint-dir", metavar="URI", help="e.g. file:///tmp/ckpt or s3://...")
+    r.add_argument("--checkpoint-dir", metavar="URI",
+                   help="e.g. s3://bucket/path; default: the cluster's "
+                        "execution.checkpointing.dir, or var/checkpoints/ when the job runs on "
+                        "its own mini-cluster")
     r.add_argument("--restart-attempts", type=int, default=10,
                    help="exponential-delay restart strategy: attempts before the job fails "
                         "(0 = no restarts: fail fast)")

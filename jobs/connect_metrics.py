@@ -90,10 +90,14 @@ def create_environment(cfg: JobConfig, jars: Sequence[str] = ()):
     else:  # fail fast (tests): without this, checkpointing implies endless restarts
         conf.set_string("restart-strategy.type", "none")
     conf.set_string("state.backend.type", cfg.state_backend)
-    # Without a directory Flink keeps checkpoints in the JobManager's memory, which fails as soon
-    # as an operator's state exceeds 5 MiB: default to a local folder.
-    checkpoint_dir = cfg.checkpoint_dir or "file://" + os.path.join(ROOT, "var", "checkpoints")
-    conf.set_string("execution.checkpointing.dir", checkpoint_dir)
+    checkpoint_dir = cfg.checkpoint_dir
+    if checkpoint_dir is None and "PYFLINK_GATEWAY_PORT" not in os.environ:
+        # Local mini-cluster (not submitted through `flink run` / Managed Flink, whose driver sets
+        # the gateway port and whose configuration decides): without a directory Flink keeps
+        # checkpoints in the JobManager's memory, which fails once an operator holds > 5 MiB.
+        checkpoint_dir = "file://" + os.path.join(ROOT, "var", "checkpoints")
+    if checkpoint_dir:
+        conf.set_string("execution.checkpointing.dir", checkpoint_dir)
     if jars:
         conf.set_string("pipeline.jars", ";".join(f"file://{os.path.abspath(j)}" for j in jars))
     env = StreamExecutionEnvironment.get_execution_environment(conf)
