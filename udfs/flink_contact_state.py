@@ -109,8 +109,10 @@ class ContactStateFunction(KeyedCoProcessFunction):
         kept = on_cleanup(st, timestamp, self.s.contact_retention_ms, self.s.dedupe_retention_ms)
         if kept is None:
             self.state.clear()
-        elif kept is not st:  # cleared: only the fingerprint stays, until forget_at
+            return
+        if kept is not st:  # just cleared: only the fingerprint stays
             self.state.update(to_stored(kept))
+        if kept.cleared:  # until forget_at (also when events came after the clearing)
             _, forget_at = cleanup_times(kept, self.s.contact_retention_ms,
                                          self.s.dedupe_retention_ms)
             ctx.timer_service().register_event_time_timer(forget_at)
