@@ -80,7 +80,7 @@ def render(r: dict) -> str:
         f"**{_n(r.get('p99_latency_after_watermark_s'), ' s', 2)}** | p99 ≤ 2 s |",
         f"| state per open contact ({r.get('state_size_method')}) | "
         f"**{_n(r.get('state_bytes_per_contact'), ' B')}** | ≤ 1,024 B |",
-        f"| — pickled `ContactState` value only (mean) | "
+        f"| — stored `ContactState` value only, pickled (mean) | "
         f"{_n(r.get('state_bytes_per_contact_pickled'), ' B')} | |",
         f"| — marginal bytes per extra contact (slope over checkpoints) | "
         f"{_n(r.get('state_bytes_per_contact_slope'), ' B', 1)} | |",
@@ -116,10 +116,12 @@ def render(r: dict) -> str:
         f"slope over {ck.get('checkpoints', 0)} checkpoints: "
         f"{_n(ck.get('bytes_per_contact_slope'), ' B', 1)} per extra contact (key, value and "
         f"cleanup timers, serialized).",
-        f"- Pickled `ContactState` (value only) over {_n(pk.get('contacts'))} sampled contacts: "
+        f"- Stored `ContactState` (`to_stored`, pickled; value only) over "
+        f"{_n(pk.get('contacts'))} sampled contacts: "
         f"mean {_n(pk.get('mean_bytes'), ' B')}, p50 {_n(pk.get('p50_bytes'), ' B')}, p99 "
-        f"{_n(pk.get('p99_bytes'), ' B')}, max {_n(pk.get('max_bytes'), ' B')}; the CTR fact "
-        f"alone {_n(pk.get('fact_mean_bytes'), ' B')}, the signals "
+        f"{_n(pk.get('p99_bytes'), ' B')}, max {_n(pk.get('max_bytes'), ' B')}; the fact "
+        f"reference (digest and routing targets of the CTR) "
+        f"{_n(pk.get('fact_mean_bytes'), ' B')}, the signals "
         f"{_n(pk.get('signals_mean_bytes'), ' B')} ({_pct(pk.get('with_fact_share'))} of "
         f"contacts have a CTR fact).",
     ]
