@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from typing import Sequence
+from collections.abc import Iterator
+from typing import Optional, Sequence
 
 from confluent_kafka import Consumer, TopicPartition
+
+
+@contextlib.contextmanager
+def broker_for(bootstrap: Optional[str]) -> Iterator[str]:
+    """The given broker, or a local one (``tools.kafka_local``) started for the run and stopped
+    after it; yields its bootstrap address."""
+    if bootstrap is not None:
+        yield bootstrap
+        return
+    from tools.kafka_local import start_broker
+
+    broker = start_broker(heap="1g")
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
 
 
 def committed_offsets(bootstrap: str, group: str, topics: Sequence[str]) -> dict[str, int]:

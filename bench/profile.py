@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from bench.jobrun import RunningJob
+from bench.kafka_util import broker_for
 from bench.workload import describe, log, produce_workload, scaled_config
 from tests.kafka_io import job_args
 
@@ -211,18 +212,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     work = (args.work_dir or ROOT / "var" / "bench" /
             f"profile-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     work.mkdir(parents=True, exist_ok=True)
-    broker = None
-    bootstrap = args.bootstrap_servers
-    try:
-        if bootstrap is None:
-            from tools.kafka_local import start_broker
-
-            broker = start_broker(heap="1g")
-            bootstrap = broker.bootstrap
+    with broker_for(args.bootstrap_servers) as bootstrap:
         result = profile(args, bootstrap, work)
-    finally:
-        if broker is not None:
-            broker.stop()
     (work / "profile.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     log(f"profile: written to {work / 'profile.json'}")
     print(json.dumps(result, separators=(",", ":")))

@@ -35,7 +35,7 @@ from typing import Optional, Sequence
 
 from bench import machine
 from bench.jobrun import JobRun, RunningJob
-from bench.kafka_util import committed_offsets, count_committed
+from bench.kafka_util import broker_for, committed_offsets, count_committed
 from bench.rest import VertexCheckpoint
 from bench.state_size import checkpoint_sizes, contact_vertex_bytes, pickled_sizes
 from bench.workload import (
@@ -357,18 +357,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     work = (args.work_dir or ROOT / "var" / "bench" / stamp).resolve()
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    broker = None
-    bootstrap = args.bootstrap_servers
-    try:
-        if bootstrap is None:
-            from tools.kafka_local import start_broker
-
-            broker = start_broker(heap="1g")
-            bootstrap = broker.bootstrap
+    with broker_for(args.bootstrap_servers) as bootstrap:
         results = run_all(args, phases, work, bootstrap)
-    finally:
-        if broker is not None:
-            broker.stop()
     results["benchmark_s"] = round(time.monotonic() - started, 1)
     results["work_dir"] = str(work)
     results["load_avg_at_end"] = machine.load_avg()
