@@ -41,24 +41,21 @@ def processes_mentioning(text: str) -> list[int]:
     return pids
 
 
-def terminate(pids: Iterable[int], timeout: float = 30.0) -> list[int]:
-    """SIGTERM ``pids``, SIGKILL whatever is still alive after ``timeout``; returns the killed."""
-    pids = [p for p in pids if pid_alive(p)]
+def _signal_and_wait(pids: list[int], sig: int, timeout: float) -> list[int]:
+    """Send ``sig`` to ``pids`` and wait up to ``timeout`` s; returns those still alive."""
     for pid in pids:
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, sig)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
-        time.sleep(0.1)
-    killed = [p for p in pids if pid_alive(p)]
-    for pid in killed:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(pid_alive(p) for p in killed):
         time.sleep(0.05)
+    return [p for p in pids if pid_alive(p)]
+
+
+def terminate(pids: Iterable[int], timeout: float = 30.0) -> list[int]:
+    """SIGTERM ``pids``, SIGKILL whatever is still alive after ``timeout``; returns the killed."""
+    killed = _signal_and_wait([p for p in pids if pid_alive(p)], signal.SIGTERM, timeout)
+    _signal_and_wait(killed, signal.SIGKILL, 10)
     return killed
