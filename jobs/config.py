@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE, Settings
+from udfs.settings import AGENT, AGENT_LIVE, CONTACT, DEADLETTER, QUEUE, QUEUE_LIVE, Settings
 
 MANAGED_FLINK_PROPERTIES = "/etc/flink/application_properties.json"
 KAFKA_GROUP = "kafka"
@@ -40,7 +40,8 @@ _STREAM_NAME = re.compile(r"^[\w.-]{1,128}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 FILE_NAMES = {QUEUE: "queue_metrics.jsonl", AGENT: "agent_metrics.jsonl",
-              CONTACT: "contacts.jsonl", DEADLETTER: "deadletter.jsonl"}
+              CONTACT: "contacts.jsonl", DEADLETTER: "deadletter.jsonl",
+              QUEUE_LIVE: "queue_live.jsonl", AGENT_LIVE: "agent_live.jsonl"}
 SECRET_HINTS = ("password", "secret", "jaas", "token", "key", "credential", "user.info")
 
 
@@ -170,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output topic of contact facts")
     k.add_argument("--deadletter-topic", default="connect.deadletter",
                    help="output topic of dead letters (bad and late input)")
+    k.add_argument("--queue-live-topic", default="connect.metrics.queue.live",
+                   help="output topic of the live queue gauges (compacted, key queue|channel)")
+    k.add_argument("--agent-live-topic", default="connect.metrics.agent.live",
+                   help="output topic of the live agent states (compacted, key agent ARN)")
     k.add_argument("--group-id", default="connect-metrics", help="consumer group id")
     k.add_argument("--starting-offsets", choices=("earliest", "latest", "committed"),
                    default="earliest",
@@ -214,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a CTR fingerprint is kept this long to dedupe very late copies")
     s.add_argument("--agent-timeout", default="240s",
                    help="an agent without events for this long counts as offline")
+    s.add_argument("--live-interval", default="10s",
+                   help="live metrics (wallboard gauges) at every multiple of this interval, "
+                        "epoch-aligned, in event time; 0 = no live metrics")
+    s.add_argument("--live-out-of-orderness", default="5s",
+                   help="bounded out-of-orderness of the live metrics' own watermarks (an "
+                        "event later than this shows from the next tick on)")
     r = p.add_argument_group("runtime")
     r.add_argument("--parallelism", type=int, default=1, help="job parallelism")
     r.add_argument("--execution-mode", choices=("thread", "process"), default="thread",
@@ -354,8 +365,16 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
         dedupe_retention_ms=parse_duration_ms(args.dedupe_retention, "--dedupe-retention"),
         agent_timeout_ms=parse_duration_ms(args.agent_timeout, "--agent-timeout"),
         outputs={QUEUE: args.queue_metrics_topic, AGENT: args.agent_metrics_topic,
-                 CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic},
+                 CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic,
+                 QUEUE_LIVE: args.queue_live_topic, AGENT_LIVE: args.agent_live_topic},
+        live_interval_ms=parse_duration_ms(args.live_interval, "--live-interval"),
+        live_out_of_orderness_ms=parse_duration_ms(args.live_out_of_orderness,
+                                                   "--live-out-of-orderness"),
     )
+    if settings.live_interval_ms and (settings.live_interval_ms < 1000
+                                      or settings.live_interval_ms % 1000):
+        raise ConfigError(f"--live-interval: must be 0 or whole seconds >= 1s, got "
+                          f"{args.live_interval!r}")
     if settings.dedupe_retention_ms < settings.contact_retention_ms:
         raise ConfigError("--dedupe-retention: must be >= --contact-retention")
     if settings.agent_timeout_ms <= 0:

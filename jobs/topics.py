@@ -1,6 +1,6 @@
 """Create missing Kafka topics: the job's outputs at start-up, and any topics for local tools.
 
-Metric and contact-fact topics are compacted (the Kafka key is the record's ``key``), so a
+Metric, live and contact-fact topics are compacted (the Kafka key is the record's ``key``), so a
 compacted topic holds the latest revision of each window; the dead-letter topic is not.
 """
 
@@ -57,13 +57,15 @@ def _client_config(kafka_properties: dict) -> dict:
 
 def ensure_output_topics(cfg) -> None:
     """The job's output topics, created if missing (metric and contact topics compacted)."""
-    from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE
+    from udfs.settings import AGENT, AGENT_LIVE, CONTACT, DEADLETTER, QUEUE, QUEUE_LIVE
 
     outs = cfg.settings.outputs
+    compacted = [outs[QUEUE], outs[AGENT], outs[CONTACT]]
+    if cfg.settings.live_interval_ms:
+        compacted += [outs[QUEUE_LIVE], outs[AGENT_LIVE]]
     try:
-        created = ensure_topics(cfg.bootstrap_servers,
-                                [outs[QUEUE], outs[AGENT], outs[CONTACT], outs[DEADLETTER]],
-                                compacted=[outs[QUEUE], outs[AGENT], outs[CONTACT]],
+        created = ensure_topics(cfg.bootstrap_servers, compacted + [outs[DEADLETTER]],
+                                compacted=compacted,
                                 client_config=_client_config(cfg.kafka_properties))
     except Exception as e:  # noqa: BLE001 - a broker we cannot administer is not fatal here
         LOG.warning("could not check/create output topics (%s); the job continues", e)

@@ -12,7 +12,9 @@ QUEUE = "queue"
 AGENT = "agent"
 CONTACT = "contact"
 DEADLETTER = "deadletter"
-OUTPUT_KINDS = (QUEUE, AGENT, CONTACT, DEADLETTER)
+QUEUE_LIVE = "queue_live"
+AGENT_LIVE = "agent_live"
+OUTPUT_KINDS = (QUEUE, AGENT, CONTACT, DEADLETTER, QUEUE_LIVE, AGENT_LIVE)
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,15 @@ class Settings:
     # (making every later record late) or open windows years before Amazon Connect existed.
     min_event_ms: int = 1_483_228_800_000  # 2017-01-01T00:00:00Z
     max_future_ms: int = 24 * 3_600_000  # ahead of the wall clock
+    # Live metrics: ticks every live_interval_ms (0 = off), with their own watermarks.
+    live_interval_ms: int = 10_000
+    live_out_of_orderness_ms: int = 5_000
     # output kind -> Kafka topic (or file stem in file mode)
     outputs: dict = field(default_factory=lambda: {
         QUEUE: "connect.metrics.queue",
         AGENT: "connect.metrics.agent",
         CONTACT: "connect.contacts",
         DEADLETTER: "connect.deadletter",
+        QUEUE_LIVE: "connect.metrics.queue.live",
+        AGENT_LIVE: "connect.metrics.agent.live",
     })

@@ -1,0 +1,83 @@
+"""The live path (SPEC §4 "Live metrics"): wallboard gauges at every tick, in event time.
+
+    contact events ─────────────── keyBy ContactId ─┐
+    CTRs ─ CTR ends (no hold-back) ─ keyBy ContactId ┴─ live contact ─ stays ──────────┐
+    agent events ──────────────── keyBy AgentARN ─── live agent ─ shares, views ──────┴─ keyBy
+        tick key ─ live ticks (+ broadcast clock) ─ queue live / agent live rows
+
+Inputs are ``Row(key, raw)`` streams with their own live timestamps and watermarks (SPEC §4:
+``--live-out-of-orderness``), keyed by ContactId / AgentARN; the live path parses them itself and
+never dead-letters (the main path does). ``build_live`` returns the output rows
+``Row(topic, key, json)``, or None when there is nothing to compute.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pyflink.common import Duration, WatermarkStrategy
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+
+from udfs.flink_outputs import KEYED_TYPE, OUTPUT_ROW_TYPE, TIMED_KEYED_TYPE
+from udfs.live.flink_live import (
+    CLOCK_STATE,
+    CLOCK_TAG,
+    LiveAgentFunction,
+    LiveContactFunction,
+    LiveCtrEnds,
+    LiveTickFunction,
+)
+from udfs.settings import Settings
+
+
+def live_watermarks(settings: Settings, idleness_ms: Optional[int] = None) -> WatermarkStrategy:
+    """The live path's own watermark strategy (bounded out-of-orderness, default 5 s)."""
+    strategy = WatermarkStrategy.for_bounded_out_of_orderness(
+        Duration.of_millis(settings.live_out_of_orderness_ms))
+    if idleness_ms:
+        strategy = strategy.with_idleness(Duration.of_millis(idleness_ms))
+    return strategy
+
+
+def ctr_ends(ctrs: DataStream, idleness_ms: Optional[int]) -> DataStream:
+    """CTRs for the live path: parsed, stamped so that they never hold back the live watermark
+    (they come minutes after the contact events; their times are read from the record)."""
+    from jobs.pipeline import with_event_time
+
+    timed = ctrs.process(LiveCtrEnds(), output_type=TIMED_KEYED_TYPE).name("live ctr ends")
+    strategy = WatermarkStrategy.for_monotonous_timestamps()
+    if idleness_ms:  # an empty CTR topic must not hold back the live ticks either
+        strategy = strategy.with_idleness(Duration.of_millis(idleness_ms))
+    return with_event_time(timed, strategy)
+
+
+def build_live(env: StreamExecutionEnvironment, settings: Settings,
+               contact_events: Optional[DataStream], ctrs: Optional[DataStream],
+               agent_events: Optional[DataStream],
+               idleness_ms: Optional[int] = None) -> Optional[DataStream]:
+    """Wire the live path; any input may be None. Returns the live output rows, or None when
+    live metrics are off (``--live-interval 0``) or there is neither contact nor agent feed."""
+    from jobs.pipeline import keyed
+
+    if settings.live_interval_ms <= 0 or (contact_events is None and agent_events is None):
+        return None
+    messages, clocks = [], []
+    if contact_events is not None:
+        ends = (ctr_ends(ctrs, idleness_ms) if ctrs is not None
+                else env.from_collection([], type_info=KEYED_TYPE))
+        contacts = (keyed(contact_events).connect(keyed(ends))
+                    .process(LiveContactFunction(settings), output_type=KEYED_TYPE)
+                    .name("live contact"))
+        messages.append(contacts)
+        clocks.append(contacts.get_side_output(CLOCK_TAG))
+    if agent_events is not None:
+        agents = (keyed(agent_events)
+                  .process(LiveAgentFunction(settings), output_type=KEYED_TYPE)
+                  .name("live agent"))
+        messages.append(agents)
+        clocks.append(agents.get_side_output(CLOCK_TAG))
+    merged = messages[0].union(*messages[1:]) if len(messages) > 1 else messages[0]
+    clock = clocks[0].union(*clocks[1:]) if len(clocks) > 1 else clocks[0]
+    return (keyed(merged).connect(clock.broadcast(CLOCK_STATE))
+            .process(LiveTickFunction(settings), output_type=OUTPUT_ROW_TYPE)
+            .name("live ticks"))

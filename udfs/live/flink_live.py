@@ -1,0 +1,286 @@
+"""Thin Flink functions of the live path: load state, call ``udfs.live``, route the messages.
+
+    contact events ──┐ key ContactId
+    CTRs ─ ends ─────┴─ LiveContactFunction ── QueueStay ──┐ key queue|channel or agent
+    agent events ─ key AgentARN ─ LiveAgentFunction ─ AgentShare, AgentView ─┴─ LiveTickFunction
+    both functions ── clock (latest event time read, broadcast) ──────────────────┘
+
+Every input record is parsed here with the project's normalizers; a record they reject is
+dropped without a trace here, because the main path already dead-letters it. Each function
+also reports, through the clock side output, the latest event time its subtask has read
+(whenever it reaches a new tick), so that at the end of a bounded input the tick operator stops
+at the last event time read by the whole job (Flink's final watermark fires every timer).
+"""
+
+from __future__ import annotations
+
+from pyflink.common import Row, Types
+from pyflink.datastream import OutputTag
+from pyflink.datastream.functions import (
+    KeyedBroadcastProcessFunction,
+    KeyedCoProcessFunction,
+    KeyedProcessFunction,
+    ProcessFunction,
+    RuntimeContext,
+)
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+
+from udfs.flink_outputs import output_row
+from udfs.live import agent_board, queue_gauges
+from udfs.live.agent_live import AgentLive, on_agent_event, on_timeout, timeout_at
+from udfs.live.contact_live import (
+    ContactLive,
+    cleanup_at,
+    on_contact_event,
+    on_ctr,
+    on_retention,
+    stale_enqueue,
+)
+from udfs.live.live_records import agent_live_record, queue_live_record
+from udfs.live.messages import AGENT_KEY_PREFIX, AgentShare, AgentView, split_queue_key
+from udfs.live.ticks import first_tick, tick_allowed, tick_at_or_before
+from udfs.records import DeadLetter
+from udfs.settings import AGENT_LIVE, QUEUE_LIVE, Settings
+
+PICKLED = Types.PICKLED_BYTE_ARRAY()
+CLOCK_TAG = OutputTag("live-clock", Types.LONG())
+CLOCK_STATE = MapStateDescriptor("live-clock", Types.STRING(), Types.LONG())
+CLOCK_KEY = "last_read_ms"
+#: A CTR's timestamp in the live path: CTRs only end stays, at their own (parsed) times, and
+#: must never hold back the live watermark (they arrive minutes after the contact events).
+CTR_LIVE_TS = (1 << 63) - 2
+
+
+class _Clock:
+    """The latest event time this subtask has read; reported when it reaches a new tick."""
+
+    def __init__(self, interval_ms: int):
+        self.interval = interval_ms
+        self.latest = None
+        self.reported = None
+
+    def saw(self, event_ms: int):
+        if self.latest is not None and event_ms <= self.latest:
+            return None
+        self.latest = event_ms
+        tick = tick_at_or_before(event_ms, self.interval)
+        if self.reported is None or tick > self.reported:
+            self.reported = tick
+            return CLOCK_TAG, event_ms
+        return None
+
+
+class LiveCtrEnds(ProcessFunction):
+    """CTR lines -> ``(Row(ContactId, ContactRecord), CTR_LIVE_TS)`` for the contact function."""
+
+    def __init__(self):
+        self.normalize = None
+
+    def open(self, runtime_context: RuntimeContext):
+        from udfs.parse_ctr import normalize_ctr
+        self.normalize = normalize_ctr
+
+    def process_element(self, value, ctx: ProcessFunction.Context):
+        rec = self.normalize(value[1])
+        if type(rec) is not DeadLetter:
+            yield Row(rec.contact_id, rec), CTR_LIVE_TS
+
+
+class LiveContactFunction(KeyedCoProcessFunction):
+    """Key ContactId. Input 1: contact event lines; input 2: CTR records (keyed functions get
+    the record field of each ``Row(key, record)``)."""
+
+    def __init__(self, settings: Settings):
+        self.retention_ms = settings.contact_retention_ms
+        self.interval = settings.live_interval_ms
+        self.state = None
+        self.normalize = None
+        self.clock = None
+
+    def open(self, runtime_context: RuntimeContext):
+        from udfs.parse_contact_event import normalize_contact_event
+        self.normalize = normalize_contact_event
+        self.state = runtime_context.get_state(ValueStateDescriptor("live-contact", PICKLED))
+        self.clock = _Clock(self.interval)
+
+    def _apply(self, ctx, event_ms: int, apply):
+        st = self.state.value() or ContactLive()
+        messages = apply(st)
+        at = cleanup_at(st, self.retention_ms)
+        if st.cleanup_ms != at:
+            st.cleanup_ms = at
+            ctx.timer_service().register_event_time_timer(at)
+        self.state.update(st)
+        clock = self.clock.saw(event_ms)
+        if clock is not None:
+            yield clock
+        for key, msg in messages:
+            yield Row(key, msg)
+
+    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
+        ev = self.normalize(value)
+        if type(ev) is DeadLetter:
+            return
+        if stale_enqueue(ev, ctx.timer_service().current_watermark(), self.retention_ms):
+            return
+        yield from self._apply(ctx, ev.event_ms, lambda st: on_contact_event(st, ev))
+
+    def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
+        rec = value
+        yield from self._apply(ctx, rec.event_ms, lambda st: on_ctr(st, rec))
+
+    def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
+        st = self.state.value()
+        if st is None or st.cleanup_ms != timestamp:
+            return
+        for key, msg in on_retention(st, ctx.get_current_key(), timestamp):
+            yield Row(key, msg)
+        self.state.clear()
+
+
+class LiveAgentFunction(KeyedProcessFunction):
+    """Key AgentARN. Input: agent event lines."""
+
+    def __init__(self, settings: Settings):
+        self.timeout_ms = settings.agent_timeout_ms
+        self.interval = settings.live_interval_ms
+        self.state = None
+        self.normalize = None
+        self.clock = None
+
+    def open(self, runtime_context: RuntimeContext):
+        from udfs.parse_agent_event import normalize_agent_event
+        self.normalize = normalize_agent_event
+        self.state = runtime_context.get_state(ValueStateDescriptor("live-agent", PICKLED))
+        self.clock = _Clock(self.interval)
+
+    def process_element(self, value, ctx: KeyedProcessFunction.Context):
+        ev = self.normalize(value)
+        if type(ev) is DeadLetter:
+            return
+        clock = self.clock.saw(ev.event_ms)
+        if clock is not None:
+            yield clock
+        st = self.state.value() or AgentLive()
+        messages = on_agent_event(st, ev)
+        if messages is None:
+            return
+        at = timeout_at(st, self.timeout_ms)
+        ctx.timer_service().register_event_time_timer(
+            at if at is not None else st.offline_since_ms + self.timeout_ms)
+        self.state.update(st)
+        for key, msg in messages:
+            yield Row(key, msg)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        st = self.state.value()
+        if st is None:
+            return
+        if timeout_at(st, self.timeout_ms) == timestamp:
+            messages = on_timeout(st, ctx.get_current_key(), timestamp)
+            ctx.timer_service().register_event_time_timer(timestamp + self.timeout_ms)
+            self.state.update(st)
+            for key, msg in messages:
+                yield Row(key, msg)
+        elif (not st.online and st.offline_since_ms is not None
+              and timestamp >= st.offline_since_ms + self.timeout_ms):
+            self.state.clear()  # offline for a while: the next event starts afresh
+
+
+class LiveTickFunction(KeyedBroadcastProcessFunction):
+    """Key ``q|queue|channel`` (gauges) or ``a|agent`` (agent record); broadcast: the clock."""
+
+    def __init__(self, settings: Settings):
+        self.interval = settings.live_interval_ms
+        self.queue_topic = settings.outputs[QUEUE_LIVE]
+        self.agent_topic = settings.outputs[AGENT_LIVE]
+        self.state = None
+
+    def open(self, runtime_context: RuntimeContext):
+        self.state = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
+
+    def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
+        clock = ctx.get_broadcast_state(CLOCK_STATE)
+        latest = clock.get(CLOCK_KEY)
+        if latest is None or value > latest:
+            clock.put(CLOCK_KEY, value)
+
+    def _new_board(self, key: str):
+        if key.startswith(AGENT_KEY_PREFIX):
+            return agent_board.AgentBoard()
+        arn, _ = split_queue_key(key)
+        return queue_gauges.QueueBoard(agent_queue=queue_gauges.is_agent_queue(arn))
+
+    def _schedule(self, board, ctx, at: int) -> None:
+        if board.timer is None or at < board.timer:
+            board.timer = at
+            ctx.timer_service().register_event_time_timer(at)
+
+    def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
+        key = ctx.get_current_key()
+        msg = value
+        board = self.state.value() or self._new_board(key)
+        wm = ctx.timer_service().current_watermark()
+        if type(msg) is AgentView:
+            changed = agent_board.apply_view(board, msg)
+            self._schedule(board, ctx, first_tick(changed, wm, self.interval))
+        else:
+            if type(msg) is AgentShare:
+                changed = queue_gauges.apply_share(board, msg)
+                counts = not board.agent_queue
+            else:
+                changed = queue_gauges.apply_stay(board, msg.contact_id, msg)
+                counts = True
+            if counts:
+                self._schedule(board, ctx, first_tick(changed, wm, self.interval))
+            elif board.timer is None:
+                queue_gauges.prune(board, wm)
+        self.state.update(board)
+
+    def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
+        board = self.state.value()
+        if board is None or board.timer != timestamp:
+            return
+        board.timer = None
+        key = ctx.get_current_key()
+        wm = ctx.timer_service().current_watermark()
+        last_read = ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)
+        if not tick_allowed(timestamp, wm, last_read):
+            self.state.update(board)
+            return
+        if type(board) is agent_board.AgentBoard:
+            row = self._agent_tick(board, key, timestamp, ctx)
+            done = agent_board.is_done(board) and board.timer is None
+        else:
+            row = self._queue_tick(board, key, timestamp, ctx)
+            done = queue_gauges.is_empty(board) and board.timer is None
+        if done:
+            self.state.clear()
+        else:
+            self.state.update(board)
+        if row is not None:
+            yield row
+
+    def _agent_tick(self, board, key: str, tick: int, ctx):
+        view = agent_board.on_tick(board, tick)
+        nxt = agent_board.next_change(board)
+        if nxt is not None:
+            self._schedule(board, ctx, first_tick(nxt, tick, self.interval))
+        if view is None:
+            return None
+        agent_arn = key[len(AGENT_KEY_PREFIX):]
+        return output_row(self.agent_topic, agent_live_record(agent_arn, tick, view))
+
+    def _queue_tick(self, board, key: str, tick: int, ctx):
+        g = queue_gauges.on_tick(board, tick)
+        if queue_gauges.wants_next_tick(board):
+            self._schedule(board, ctx, tick + self.interval)
+        else:
+            nxt = queue_gauges.next_change_after(board, tick)
+            if nxt is not None:
+                self._schedule(board, ctx, first_tick(nxt, tick, self.interval))
+        if g is None:
+            return None
+        arn, channel = split_queue_key(key)
+        return output_row(self.queue_topic,
+                          queue_live_record(arn, channel, board.queue_name, tick, g))

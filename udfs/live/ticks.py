@@ -1,0 +1,39 @@
+"""Tick arithmetic of the live path: ticks are the multiples of ``--live-interval`` (epoch-aligned).
+
+A tick ``T`` shows the state at instant ``T`` from the events with event time <= ``T``; it is
+emitted once, when the live watermark passes it, and never revised. A change known only after its
+tick was emitted shows from the next tick on.
+"""
+
+from __future__ import annotations
+
+#: Flink's final watermark (end of a bounded input).
+MAX_WATERMARK = (1 << 63) - 1
+
+
+def tick_at_or_after(ms: int, interval: int) -> int:
+    return -(-ms // interval) * interval
+
+
+def tick_at_or_before(ms: int, interval: int) -> int:
+    return ms - ms % interval
+
+
+def first_tick(effect_ms: int, watermark: int, interval: int) -> int:
+    """The first tick that shows a change effective at ``effect_ms``: the tick at or after it,
+    but never one the watermark has already passed (emitted ticks are never revised)."""
+    return max(tick_at_or_after(effect_ms, interval),
+               tick_at_or_before(watermark, interval) + interval)
+
+
+def is_end_of_input(watermark: int) -> bool:
+    return watermark >= MAX_WATERMARK
+
+
+def tick_allowed(tick: int, watermark: int, last_read_ms) -> bool:
+    """Ticks run while the watermark passes them; at the end of a bounded input (Flink's final
+    watermark fires every timer) they stop at the last event time read, so nothing is
+    extrapolated past the data."""
+    if not is_end_of_input(watermark):
+        return True
+    return last_read_ms is not None and tick <= last_read_ms
