@@ -101,9 +101,21 @@ def ctr(contact_id: str, *, last_update: str, disconnect: str, channel: str = "V
     return json.dumps(record)
 
 
+def _agent_contact(entry: tuple, at: str) -> dict:
+    """(ContactId, State[, Channel, InitiationMethod, queue name, state since])."""
+    cid, state, channel, method, queue, since = (tuple(entry) + (None,) * 6)[:6]
+    return {"ContactId": cid, "State": state, "Channel": channel or "VOICE",
+            "StateStartTimestamp": t_ms(since or at), "InitiationMethod": method or "INBOUND",
+            "Queue": {"ARN": queue_arn(queue), "Name": queue} if queue else None,
+            "QueueTimestamp": None, "ConnectedToAgentTimestamp": None, "InitialContactId": None}
+
+
 def agent_event(agent: str, event_id: str, event_type: str, at: str, *, status: str,
                 contacts: tuple = (), username: Optional[str] = None,
-                routing_profile: str = "Basic", hierarchy: tuple = ()) -> str:
+                routing_profile: str = "Basic", hierarchy: tuple = (),
+                queues: tuple = (), slots: tuple = ()) -> str:
+    """``queues``: InboundQueues as (queue name, channels, display name or None);
+    ``slots``: Concurrency as (channel, available slots)."""
     status_type = {"Available": "ROUTABLE", "Offline": "OFFLINE"}.get(status, "CUSTOM")
     levels = {f"Level{i + 1}": {"ARN": f"{INSTANCE}/agent-group/{name}", "Name": name}
               for i, name in enumerate(hierarchy)} or None
@@ -115,12 +127,14 @@ def agent_event(agent: str, event_id: str, event_type: str, at: str, *, status: 
             "FirstName": (username or agent).title(), "LastName": "Agent",
             "Username": username or agent, "AgentHierarchyGroups": levels,
             "RoutingProfile": {"ARN": f"{INSTANCE}/routing-profile/{routing_profile}",
-                               "Name": routing_profile, "InboundQueues": [],
-                               "DefaultOutboundQueue": None, "Concurrency": []}},
-        "Contacts": [{"ContactId": cid, "State": state, "Channel": "VOICE",
-                      "StateStartTimestamp": t_ms(at), "InitiationMethod": "INBOUND",
-                      "Queue": None, "QueueTimestamp": None, "ConnectedToAgentTimestamp": None,
-                      "InitialContactId": None} for cid, state in contacts],
+                               "Name": routing_profile,
+                               "InboundQueues": [{"ARN": queue_arn(q), "Channels": list(chans),
+                                                  "Name": name} for q, chans, name in queues],
+                               "DefaultOutboundQueue": None,
+                               "Concurrency": [{"Channel": ch, "AvailableSlots": n,
+                                                "MaximumSlots": max(n, 1)}
+                                               for ch, n in slots]}},
+        "Contacts": [_agent_contact(c, at) for c in contacts],
     }
     return json.dumps({"AWSAccountId": "111122223333", "AgentARN": agent_arn(agent),
                        "CurrentAgentSnapshot": snapshot, "PreviousAgentSnapshot": None,

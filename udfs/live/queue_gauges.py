@@ -26,6 +26,7 @@ class Gauges(NamedTuple):
 
 
 ZERO_SHARE = Share(0, 0, 0, 0, 0, 0, 0, 0, 0)
+ZERO = Gauges(0, None, ZERO_SHARE)
 
 
 @dataclass
@@ -125,14 +126,17 @@ def next_change_after(board: QueueBoard, tick: int) -> Optional[int]:
 
 
 def on_tick(board: QueueBoard, tick: int) -> Optional[Gauges]:
-    """The gauges to emit at ``tick`` (None: nothing to show and nothing shown before)."""
+    """The gauges to emit at ``tick``: all zeros at the first tick with nothing to show (an
+    agent queue's serving agent is no reason to show it), None after that."""
     g = gauges_at(board, tick)
     showing = shows_something(board, g)
-    emit = showing or board.shown
+    was_shown = board.shown
     board.shown = showing
     board.last_tick = tick
     prune(board, tick)
-    return g if emit else None
+    if showing:
+        return g
+    return ZERO if was_shown else None
 
 
 def is_empty(board: QueueBoard) -> bool:
