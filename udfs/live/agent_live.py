@@ -122,13 +122,16 @@ def _diff(st: AgentLive, agent_arn: str, from_ms: int, wanted: dict, names: dict
     return out
 
 
-def on_agent_event(st: AgentLive, ev: AgentEvent) -> Optional[list[tuple[str, object]]]:
+def on_agent_event(st: AgentLive, ev: AgentEvent, timeout_ms: int
+                   ) -> Optional[list[tuple[str, object]]]:
     """Apply one agent event; None if it is a copy or older than the state (then nothing
     changes), else the (tick key, message) pairs to send."""
     if st.last_event_ms is not None and (
             ev.event_ms < st.last_event_ms
             or (ev.event_ms == st.last_event_ms and ev.event_id == st.last_event_id)):
         return None
+    if st.offline_since_ms is not None and ev.event_ms > st.offline_since_ms + timeout_ms:
+        st.status_name = None  # offline for longer than the timeout: its status starts afresh
     st.last_event_ms, st.last_event_id = ev.event_ms, ev.event_id
     from_ms = st.effect_ms = max(st.effect_ms, ev.event_ms)
     if ev.config is not None:

@@ -162,7 +162,7 @@ class LiveAgentFunction(KeyedProcessFunction):
         if clock is not None:
             yield clock
         st = self.state.value() or AgentLive()
-        messages = on_agent_event(st, ev)
+        messages = on_agent_event(st, ev, self.timeout_ms)
         if messages is None:
             return
         at = timeout_at(st, self.timeout_ms)

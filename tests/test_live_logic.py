@@ -1,0 +1,206 @@
+"""Pure tests of the live path's decisions (udfs/live): stays, shares, gauges, ticks."""
+
+from __future__ import annotations
+
+from udfs.live import agent_board, queue_gauges
+from udfs.live.agent_live import AgentLive, activity, on_agent_event, on_timeout, share_of
+from udfs.live.contact_live import ContactLive, on_contact_event, on_ctr, on_retention
+from udfs.live.messages import AgentShare, AgentView, QueueStay, Share, agent_key, queue_key
+from udfs.live.ticks import MAX_WATERMARK, first_tick, tick_allowed
+from udfs.records import (
+    AVAILABLE,
+    CUSTOM,
+    AgentConfig,
+    AgentContact,
+    AgentEvent,
+    ContactEvent,
+    ContactRecord,
+)
+
+Q, Q2, AQ = "arn:x/queue/support", "arn:x/queue/sales", "arn:x/queue/agent/ann"
+TICK = 10_000  # tick interval
+
+
+def ce(event_type, at, queue=Q, enqueue=None, connected=None, disconnect=None, channel="VOICE"):
+    return ContactEvent("c1", event_type, at, channel, "INBOUND", queue, None, None, None, None,
+                        enqueue, connected, disconnect)
+
+
+def ctr_copy(last_update):
+    fields = dict.fromkeys(ContactRecord._fields)
+    fields.update(contact_id="c1", last_update_ms=last_update, event_ms=last_update - 5000,
+                  channel="VOICE")
+    return ContactRecord(**fields)
+
+
+def contact(cid, state, channel="VOICE", method="INBOUND"):
+    return AgentContact(cid, state, channel, 0, Q, method)
+
+
+CONFIG = AgentConfig("ann", None, None, "rp", "Voice RP", ((Q, "Support"), (AQ, None)), None,
+                     None, ((Q, "VOICE"), (AQ, "VOICE")))
+
+
+def ae(eid, at, status=AVAILABLE, contacts=(), event_type="STATE_CHANGE", config=CONFIG,
+       name="Available", slots=(("VOICE", 1),)):
+    return AgentEvent(eid, "ann", event_type, at, status, name, tuple(contacts), config, slots)
+
+
+# -- ticks -----------------------------------------------------------------------------------
+def test_first_tick_never_revises_an_emitted_tick():
+    assert first_tick(12_000, -(1 << 63), TICK) == 20_000
+    assert first_tick(20_000, 0, TICK) == 20_000  # a tick shows events at its own instant
+    assert first_tick(12_000, 35_000, TICK) == 40_000  # late: from the next tick on
+
+
+def test_ticks_stop_at_the_last_event_time_read_at_end_of_input():
+    assert tick_allowed(50_000, 49_000, None)
+    assert tick_allowed(50_000, MAX_WATERMARK, 50_000)
+    assert not tick_allowed(60_000, MAX_WATERMARK, 59_999)
+    assert not tick_allowed(10_000, MAX_WATERMARK, None)
+
+
+# -- contacts --------------------------------------------------------------------------------
+def test_a_stay_ends_at_the_first_of_connected_and_disconnect():
+    st = ContactLive()
+    assert on_contact_event(st, ce("QUEUED", 1000, enqueue=1000)) == [
+        (queue_key(Q, "VOICE"), QueueStay("c1", 1000, None))]
+    assert on_contact_event(st, ce("QUEUED", 1000, enqueue=1000)) == []  # repeated
+    assert on_contact_event(st, ce("DISCONNECTED", 9000, enqueue=1000, connected=5000,
+                                   disconnect=9000)) == [
+        (queue_key(Q, "VOICE"), QueueStay("c1", 1000, 5000))]
+
+
+def test_a_ctr_ends_a_stay_whose_events_were_lost_from_the_second_after_it_was_written():
+    st = ContactLive()
+    on_contact_event(st, ce("QUEUED", 1000, enqueue=1000))
+    assert on_ctr(st, ctr_copy(60_000)) == [(queue_key(Q, "VOICE"), QueueStay("c1", 1000, 61_000))]
+    st2 = ContactLive()
+    on_contact_event(st2, ce("QUEUED", 1000, enqueue=1000))
+    on_contact_event(st2, ce("CONNECTED_TO_AGENT", 8000, enqueue=1000, connected=8000))
+    assert on_ctr(st2, ctr_copy(60_000)) == []  # the events already ended it
+
+
+def test_queued_again_elsewhere_moves_the_stay():
+    st = ContactLive()
+    on_contact_event(st, ce("QUEUED", 1000, enqueue=1000))
+    assert on_contact_event(st, ce("QUEUED", 7000, queue=Q2, enqueue=7000)) == [
+        (queue_key(Q, "VOICE"), QueueStay("c1", 1000, 7000)),
+        (queue_key(Q2, "VOICE"), QueueStay("c1", 7000, None))]
+
+
+def test_the_retention_ends_an_open_stay():
+    st = ContactLive()
+    on_contact_event(st, ce("QUEUED", 1000, enqueue=1000))
+    assert on_retention(st, "c1", 99_000) == [
+        (queue_key(Q, "VOICE"), QueueStay("c1", 1000, 99_000))]
+
+
+# -- agents ----------------------------------------------------------------------------------
+def test_activity_follows_connects_precedence():
+    assert activity("Available", [contact("a", "CONNECTED"), contact("b", "MISSED")]) == "Missed"
+    assert activity("Available", [contact("a", "ENDED"), contact("b", "CONNECTED")]) == \
+        "On contact"
+    assert activity("Available", [contact("a", "ENDED"), contact("b", "CONNECTING")]) == \
+        "After contact work"
+    assert activity("Break", [contact("a", "CONNECTING")]) == "Incoming"
+    assert activity("Break", [contact("a", "CONNECTING", method="OUTBOUND")]) == "On contact"
+    assert activity("Break", []) == "Break"
+
+
+def test_share_of_one_serving_agent():
+    slots = {"VOICE": 0, "CHAT": 1}
+    s = share_of(AVAILABLE, [contact("a", "CONNECTED", "CHAT")], slots, "CHAT")
+    assert s == Share(1, 1, 0, 1, 0, 0, 0, 1, 1)
+    assert share_of(AVAILABLE, [contact("a", "CONNECTED", "CHAT")], slots, "VOICE") == \
+        Share(1, 1, 0, 1, 0, 0, 0, 0, 0)
+    assert share_of(CUSTOM, [contact("a", "ENDED"), contact("b", "ERROR")], slots, "VOICE") == \
+        Share(1, 0, 0, 1, 1, 1, 1, 1, 0)
+    assert share_of(AVAILABLE, [], {"VOICE": 1}, "VOICE") == Share(1, 1, 1, 0, 0, 0, 0, 0, 1)
+    assert share_of(AVAILABLE, [contact("a", "CONNECTING", method="OUTBOUND")], {},
+                    "VOICE").slots_active == 1
+
+
+def test_agent_shares_and_views_change_only_when_they_change():
+    st = AgentLive()
+    first = on_agent_event(st, ae("e1", 1000), 240_000)
+    assert [k for k, _ in first] == [queue_key(Q, "VOICE"), queue_key(AQ, "VOICE"),
+                                     agent_key("ann")]
+    assert on_agent_event(st, ae("e1", 1000), 240_000) is None  # duplicate
+    assert on_agent_event(st, ae("e0", 500), 240_000) is None  # older than the state
+    assert on_agent_event(st, ae("e2", 2000, event_type="HEART_BEAT"), 240_000) == []
+    moved = CONFIG._replace(inbound_channels=((Q2, "VOICE"),), inbound_queues=((Q2, "Sales"),))
+    msgs = dict(on_agent_event(st, ae("e3", 3000, config=moved), 240_000))
+    assert msgs[queue_key(Q, "VOICE")] == AgentShare("ann", 3000, None, None)
+    assert msgs[queue_key(AQ, "VOICE")].share is None
+    assert msgs[queue_key(Q2, "VOICE")].share == Share(1, 1, 1, 0, 0, 0, 0, 0, 1)
+    assert queue_key(Q2, "VOICE") in st.shares
+
+
+def test_logout_and_timeout_take_the_agent_out_of_every_gauge():
+    st = AgentLive()
+    on_agent_event(st, ae("e1", 1000), 240_000)
+    msgs = dict(on_timeout(st, "ann", 241_000))
+    assert msgs[queue_key(Q, "VOICE")] == AgentShare("ann", 241_000, None, "Support")
+    view = msgs[agent_key("ann")]
+    assert (view.status, view.online, view.status_since_ms, view.contacts) == \
+        ("Offline", False, 241_000, ())
+    st = AgentLive()
+    on_agent_event(st, ae("e1", 1000), 240_000)
+    msgs = dict(on_agent_event(st, ae("e2", 5000, status=AVAILABLE, event_type="LOGOUT"),
+                               240_000))
+    assert msgs[agent_key("ann")].status == "Offline" and not st.online and not st.shares
+
+
+# -- gauges ----------------------------------------------------------------------------------
+def share(online=1, available=1):
+    return Share(online, 1, available, 0, 0, 0, 0, 0, available)
+
+
+def test_gauges_at_a_tick_use_what_is_effective_at_that_instant():
+    board = queue_gauges.QueueBoard()
+    queue_gauges.apply_stay(board, "c1", QueueStay("c1", 12_000, 25_000))
+    queue_gauges.apply_stay(board, "c2", QueueStay("c2", 18_000, None))
+    queue_gauges.apply_share(board, AgentShare("ann", 0, share(), "Support"))
+    queue_gauges.apply_share(board, AgentShare("ann", 21_000, share(available=0), "Support"))
+    g = queue_gauges.on_tick(board, 20_000)
+    assert (g.contacts_in_queue, g.oldest_enqueue_ms, g.agents.available) == (2, 12_000, 1)
+    g = queue_gauges.on_tick(board, 30_000)
+    assert (g.contacts_in_queue, g.oldest_enqueue_ms, g.agents.available) == (1, 18_000, 0)
+    assert list(board.stays) == ["c2"] and len(board.shares["ann"]) == 1  # pruned
+    assert board.queue_name == "Support"
+
+
+def test_one_zero_record_after_the_queue_empties():
+    board = queue_gauges.QueueBoard()
+    queue_gauges.apply_share(board, AgentShare("ann", 0, share(), None))
+    queue_gauges.apply_share(board, AgentShare("ann", 15_000, None, None))
+    assert queue_gauges.on_tick(board, 10_000).agents.online == 1
+    assert queue_gauges.on_tick(board, 20_000) == queue_gauges.ZERO
+    assert queue_gauges.on_tick(board, 30_000) is None
+    assert queue_gauges.is_empty(board)
+
+
+def test_an_agent_queue_shows_only_while_a_contact_waits_in_it():
+    board = queue_gauges.QueueBoard(agent_queue=queue_gauges.is_agent_queue(AQ))
+    queue_gauges.apply_share(board, AgentShare("ann", 0, share(), None))
+    assert queue_gauges.on_tick(board, 10_000) is None
+    assert queue_gauges.next_change_after(board, 10_000) is None
+    queue_gauges.apply_stay(board, "c5", QueueStay("c5", 15_000, 22_000))
+    g = queue_gauges.on_tick(board, 20_000)
+    assert (g.contacts_in_queue, g.agents.online) == (1, 1)
+    assert queue_gauges.on_tick(board, 30_000) == queue_gauges.ZERO  # all zeros, agents too
+
+
+def test_agent_records_only_when_the_view_changes():
+    board = agent_board.AgentBoard()
+    v1 = AgentView(1000, "ann", "rp", None, "Available", "ROUTABLE", 1000, "Available", True, ())
+    agent_board.apply_view(board, v1)
+    agent_board.apply_view(board, v1._replace(from_ms=4000, activity="Incoming"))
+    agent_board.apply_view(board, v1._replace(from_ms=6000))
+    assert agent_board.on_tick(board, 0) is None
+    assert agent_board.on_tick(board, 2000) == v1
+    assert agent_board.on_tick(board, 10_000) is None  # back to what it was: unchanged
+    agent_board.apply_view(board, v1._replace(from_ms=12_000, online=False))
+    assert agent_board.on_tick(board, 20_000).online is False
+    assert agent_board.is_done(board)
