@@ -27,11 +27,21 @@ def event_time(stream: str, line: str) -> int:
     return getattr(rec, "event_ms", 0) or 0
 
 
-def produce(bootstrap: str, topic: str, stream: str, lines: Iterable[str]) -> int:
+def record_key(stream: str, line: str) -> Optional[bytes]:
+    """ContactId / AgentARN, as Connect's bridges and the simulator key records (per-agent
+    order holds within a partition)."""
+    rec = NORMALIZERS[stream](line)
+    key = getattr(rec, "agent_arn" if stream == "agent_events" else "contact_id", None)
+    return key.encode() if key else None
+
+
+def produce(bootstrap: str, topic: str, stream: str, lines: Iterable[str],
+            keyed: bool = False) -> int:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
     n = 0
     for line in lines:
-        producer.produce(topic, line.encode(), timestamp=event_time(stream, line))
+        producer.produce(topic, line.encode(), timestamp=event_time(stream, line),
+                         key=record_key(stream, line) if keyed else None)
         n += 1
         if n % 10_000 == 0:
             producer.flush()

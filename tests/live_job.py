@@ -36,23 +36,46 @@ class KeyAndTime(FlatMapFunction):
             yield Row(self.key_of(rec), value), rec.event_ms
 
 
-def live_inputs(env, settings, paths: dict) -> dict:
-    """{stream: Row(key, raw) stream with live event time, or None}."""
-    from jobs.connect_metrics import file_source
+def live_inputs(settings, raw: dict) -> dict:
+    """{stream: Row(key, raw) stream with live event time, or None} from raw line streams."""
     from jobs.live_pipeline import live_watermarks
     from jobs.pipeline import with_event_time
     from udfs.flink_outputs import TIMED_KEYED_TYPE
 
     out = {}
     for name in ("contact_events", "ctrs", "agent_events"):
-        path = paths.get(name)
-        if path is None:
+        lines = raw.get(name)
+        if lines is None:
             out[name] = None
             continue
-        timed = file_source(env, path, name).flat_map(KeyAndTime(name),
-                                                      output_type=TIMED_KEYED_TYPE)
+        timed = lines.flat_map(KeyAndTime(name), output_type=TIMED_KEYED_TYPE)
         out[name] = with_event_time(timed, live_watermarks(settings))
     return out
+
+
+def build_live_job(cfg, raw_sources):
+    """The environment with sources (``raw_sources(env) -> {stream: raw lines}``), the live
+    path and the configured sink."""
+    from jobs.connect_metrics import (
+        DEFAULT_JAR,
+        attach_file_sink,
+        create_environment,
+        kafka_sink,
+        prepare_python_path,
+    )
+    from jobs.live_pipeline import build_live
+
+    prepare_python_path()
+    kafka = "kafka" in (cfg.source, cfg.sink)
+    env = create_environment(cfg, [cfg.jar or DEFAULT_JAR] if kafka else [])
+    inputs = live_inputs(cfg.settings, raw_sources(env))
+    rows = build_live(env, cfg.settings, inputs["contact_events"], inputs["ctrs"],
+                      inputs["agent_events"])
+    if cfg.sink == "files":
+        attach_file_sink(rows, cfg)
+    else:
+        rows.sink_to(kafka_sink(cfg)).name("kafka exactly-once")
+    return env
 
 
 def run_live(tmp: Path, contact_events: Optional[Sequence[str]] = None,
@@ -62,8 +85,7 @@ def run_live(tmp: Path, contact_events: Optional[Sequence[str]] = None,
     """Write the inputs (or use the three files of ``input_dir``), run the live path to
     completion, return {"queue_live": [...], "agent_live": [...]}."""
     from jobs.config import parse_args
-    from jobs.connect_metrics import attach_file_sink, create_environment, prepare_python_path
-    from jobs.live_pipeline import build_live
+    from jobs.connect_metrics import file_source
 
     tmp.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -78,11 +100,19 @@ def run_live(tmp: Path, contact_events: Optional[Sequence[str]] = None,
     for name, path in paths.items():
         argv += [f"--{name.replace('_', '-')}", path]
     cfg = parse_args(argv + list(extra))
-    prepare_python_path()
-    env = create_environment(cfg)
-    inputs = live_inputs(env, cfg.settings, paths)
-    rows = build_live(env, cfg.settings, inputs["contact_events"], inputs["ctrs"],
-                      inputs["agent_events"])
-    attach_file_sink(rows, cfg)
+    env = build_live_job(cfg, lambda env: {name: file_source(env, path, name)
+                                           for name, path in paths.items()})
     env.execute("live test")
     return {name: read_jsonl(tmp / "out" / f"{name}.jsonl") for name in LIVE_FILES}
+
+
+def run_live_kafka(argv: Sequence[str]) -> None:
+    """The live path in Kafka mode (``argv``: the job's flags, e.g. ``kafka_io.job_args``),
+    bounded: it ends when the input present at start is consumed."""
+    from jobs.config import parse_args
+    from jobs.connect_metrics import kafka_source
+
+    cfg = parse_args(list(argv))
+    env = build_live_job(cfg, lambda env: {name: kafka_source(env, cfg, topic, name)
+                                           for name, topic in cfg.topics_in.items()})
+    env.execute("live kafka test")

@@ -103,7 +103,11 @@ def test_every_default(files_args: list[str], ctrs_file: str, tmp_path: Path) ->
             dedupe_retention_ms=604_800_000,
             agent_timeout_ms=240_000,
             outputs={"queue": "connect.metrics.queue", "agent": "connect.metrics.agent",
-                     "contact": "connect.contacts", "deadletter": "connect.deadletter"},
+                     "contact": "connect.contacts", "deadletter": "connect.deadletter",
+                     "queue_live": "connect.metrics.queue.live",
+                     "agent_live": "connect.metrics.agent.live"},
+            live_interval_ms=10_000,
+            live_out_of_orderness_ms=5_000,
         ),
     )
 
