@@ -4,7 +4,8 @@
 job's live outputs must equal them. Every contact event is delivered (the reference cannot time
 a CTR that ends a contact whose events were lost) and the live out-of-orderness covers the
 feeds' shuffling (65 s > the 61 s bound), so nothing is late; everything else is on: duplicated,
-re-delivered and malformed records, shuffled contact events.
+re-delivered and malformed records, shuffled contact events; parallelism 2 (every key's ticks
+come from one subtask, the end-of-input clock from all of them).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def hour(tmp_path_factory):
     d = tmp_path_factory.mktemp("live-hour")
     truth = simulate(d, SimConfig(seed=5, agents=16, contacts=500, duration_s=3600,
                                   faults=FAULTS))
-    out = run_live(d / "run", input_dir=str(d), extra=["--live-out-of-orderness", "65s"])
+    out = run_live(d / "run", input_dir=str(d),
+                   extra=["--live-out-of-orderness", "65s", "--parallelism", "2"])
     return expected_live(truth), out
 
 
