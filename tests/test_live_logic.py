@@ -157,50 +157,49 @@ def share(online=1, available=1):
     return Share(online, 1, available, 0, 0, 0, 0, 0, available)
 
 
-def test_gauges_at_a_tick_use_what_is_effective_at_that_instant():
+def test_gauges_at_a_tick_from_the_messages_due_by_then():
     board = queue_gauges.QueueBoard()
-    queue_gauges.apply_stay(board, "c1", QueueStay("c1", 12_000, 25_000))
-    queue_gauges.apply_stay(board, "c2", QueueStay("c2", 18_000, None))
-    queue_gauges.apply_share(board, AgentShare("ann", 0, share(), "Support"))
-    queue_gauges.apply_share(board, AgentShare("ann", 21_000, share(available=0), "Support"))
-    g = queue_gauges.on_tick(board, 20_000)
+    assert queue_gauges.effective_ms(QueueStay("c1", 12_000, 25_000)) == 12_000
+    assert queue_gauges.effective_ms(AgentShare("ann", 21_000, None, None)) == 21_000
+    g = queue_gauges.on_tick(board, 20_000, [
+        QueueStay("c1", 12_000, None), QueueStay("c2", 18_000, None),
+        AgentShare("ann", 0, share(), "Support"), QueueStay("c1", 12_000, 25_000)])
     assert (g.contacts_in_queue, g.oldest_enqueue_ms, g.agents.available) == (2, 12_000, 1)
-    g = queue_gauges.on_tick(board, 30_000)
+    g = queue_gauges.on_tick(board, 30_000, [AgentShare("ann", 21_000, share(available=0),
+                                                        None)])
     assert (g.contacts_in_queue, g.oldest_enqueue_ms, g.agents.available) == (1, 18_000, 0)
-    assert list(board.stays) == ["c2"] and len(board.shares["ann"]) == 1  # pruned
+    assert list(board.stays) == ["c2"]  # pruned
     assert board.queue_name == "Support"
 
 
 def test_one_zero_record_after_the_queue_empties():
     board = queue_gauges.QueueBoard()
-    queue_gauges.apply_share(board, AgentShare("ann", 0, share(), None))
-    queue_gauges.apply_share(board, AgentShare("ann", 15_000, None, None))
-    assert queue_gauges.on_tick(board, 10_000).agents.online == 1
-    assert queue_gauges.on_tick(board, 20_000) == queue_gauges.ZERO
+    assert queue_gauges.on_tick(board, 10_000, [AgentShare("ann", 0, share(), None)]
+                                ).agents.online == 1
+    assert queue_gauges.wants_next_tick(board)
+    assert queue_gauges.on_tick(board, 20_000, [AgentShare("ann", 15_000, None, None)]) == \
+        queue_gauges.ZERO
+    assert not queue_gauges.wants_next_tick(board) and queue_gauges.is_empty(board)
     assert queue_gauges.on_tick(board, 30_000) is None
-    assert queue_gauges.is_empty(board)
 
 
 def test_an_agent_queue_shows_only_while_a_contact_waits_in_it():
     board = queue_gauges.QueueBoard(agent_queue=queue_gauges.is_agent_queue(AQ))
-    queue_gauges.apply_share(board, AgentShare("ann", 0, share(), None))
-    assert queue_gauges.on_tick(board, 10_000) is None
-    assert queue_gauges.next_change_after(board, 10_000) is None
-    queue_gauges.apply_stay(board, "c5", QueueStay("c5", 15_000, 22_000))
-    g = queue_gauges.on_tick(board, 20_000)
+    assert queue_gauges.on_tick(board, 10_000, [AgentShare("ann", 0, share(), None)]) is None
+    g = queue_gauges.on_tick(board, 20_000, [QueueStay("c5", 15_000, 22_000)])
     assert (g.contacts_in_queue, g.agents.online) == (1, 1)
     assert queue_gauges.on_tick(board, 30_000) == queue_gauges.ZERO  # all zeros, agents too
+    assert queue_gauges.on_tick(board, 40_000) is None
 
 
 def test_agent_records_only_when_the_view_changes():
     board = agent_board.AgentBoard()
     v1 = AgentView(1000, "ann", "rp", None, "Available", "ROUTABLE", 1000, "Available", True, ())
-    agent_board.apply_view(board, v1)
-    agent_board.apply_view(board, v1._replace(from_ms=4000, activity="Incoming"))
-    agent_board.apply_view(board, v1._replace(from_ms=6000))
     assert agent_board.on_tick(board, 0) is None
-    assert agent_board.on_tick(board, 2000) == v1
-    assert agent_board.on_tick(board, 10_000) is None  # back to what it was: unchanged
-    agent_board.apply_view(board, v1._replace(from_ms=12_000, online=False))
-    assert agent_board.on_tick(board, 20_000).online is False
+    assert agent_board.on_tick(board, 10_000, [v1]) == v1
+    back = [v1._replace(from_ms=14_000, activity="Incoming"), v1._replace(from_ms=16_000)]
+    assert agent_board.on_tick(board, 20_000, back) is None  # back to what it was: unchanged
+    assert not agent_board.is_done(board)
+    assert agent_board.on_tick(board, 30_000, [v1._replace(from_ms=22_000, online=False)]
+                               ).online is False
     assert agent_board.is_done(board)

@@ -37,7 +37,7 @@ from udfs.live.contact_live import (
     stale_enqueue,
 )
 from udfs.live.live_records import agent_live_record, queue_live_record
-from udfs.live.messages import AGENT_KEY_PREFIX, AgentShare, AgentView, split_queue_key
+from udfs.live.messages import AGENT_KEY_PREFIX, AgentView, split_queue_key
 from udfs.live.ticks import first_tick, tick_allowed, tick_at_or_before
 from udfs.records import DeadLetter
 from udfs.settings import AGENT_LIVE, QUEUE_LIVE, Settings
@@ -188,16 +188,22 @@ class LiveAgentFunction(KeyedProcessFunction):
 
 
 class LiveTickFunction(KeyedBroadcastProcessFunction):
-    """Key ``q|queue|channel`` (gauges) or ``a|agent`` (agent record); broadcast: the clock."""
+    """Key ``q|queue|channel`` (gauges) or ``a|agent`` (agent record); broadcast: the clock.
+
+    Messages wait in a MapState bucket per tick (one timer per bucket), the current board in a
+    ValueState: a message costs one bucket read and write, a tick one bucket and the board.
+    """
 
     def __init__(self, settings: Settings):
         self.interval = settings.live_interval_ms
         self.queue_topic = settings.outputs[QUEUE_LIVE]
         self.agent_topic = settings.outputs[AGENT_LIVE]
-        self.state = None
+        self.board = self.pending = None
 
     def open(self, runtime_context: RuntimeContext):
-        self.state = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
+        self.board = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
+        self.pending = runtime_context.get_map_state(
+            MapStateDescriptor("live-pending", Types.LONG(), PICKLED))
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
         clock = ctx.get_broadcast_state(CLOCK_STATE)
@@ -205,82 +211,52 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         if latest is None or value > latest:
             clock.put(CLOCK_KEY, value)
 
-    def _new_board(self, key: str):
-        if key.startswith(AGENT_KEY_PREFIX):
-            return agent_board.AgentBoard()
-        arn, _ = split_queue_key(key)
-        return queue_gauges.QueueBoard(agent_queue=queue_gauges.is_agent_queue(arn))
-
-    def _schedule(self, board, ctx, at: int) -> None:
-        if board.timer is None or at < board.timer:
-            board.timer = at
-            ctx.timer_service().register_event_time_timer(at)
-
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        key = ctx.get_current_key()
-        msg = value
-        board = self.state.value() or self._new_board(key)
-        wm = ctx.timer_service().current_watermark()
-        if type(msg) is AgentView:
-            changed = agent_board.apply_view(board, msg)
-            self._schedule(board, ctx, first_tick(changed, wm, self.interval))
-        else:
-            if type(msg) is AgentShare:
-                changed = queue_gauges.apply_share(board, msg)
-                counts = not board.agent_queue
-            else:
-                changed = queue_gauges.apply_stay(board, msg.contact_id, msg)
-                counts = True
-            if counts:
-                self._schedule(board, ctx, first_tick(changed, wm, self.interval))
-            elif board.timer is None:
-                queue_gauges.prune(board, wm)
-        self.state.update(board)
+        effective = (agent_board.effective_ms(value) if type(value) is AgentView
+                     else queue_gauges.effective_ms(value))
+        tick = first_tick(effective, ctx.timer_service().current_watermark(), self.interval)
+        bucket = self.pending.get(tick)
+        if bucket is None:
+            bucket = []
+            ctx.timer_service().register_event_time_timer(tick)
+        bucket.append(value)
+        self.pending.put(tick, bucket)
 
     def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
-        board = self.state.value()
-        if board is None or board.timer != timestamp:
-            return
-        board.timer = None
         key = ctx.get_current_key()
-        wm = ctx.timer_service().current_watermark()
-        last_read = ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)
-        if not tick_allowed(timestamp, wm, last_read):
-            self.state.update(board)
+        board = self.board.value()
+        if board is None:
+            if key.startswith(AGENT_KEY_PREFIX):
+                board = agent_board.AgentBoard()
+            else:
+                arn, _ = split_queue_key(key)
+                board = queue_gauges.QueueBoard(agent_queue=queue_gauges.is_agent_queue(arn))
+        if board.last_tick is not None and timestamp <= board.last_tick:
             return
+        last_read = ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)
+        if not tick_allowed(timestamp, ctx.timer_service().current_watermark(), last_read):
+            return  # end of a bounded input, past the last event time read
+        bucket = self.pending.get(timestamp) or ()
+        if bucket:
+            self.pending.remove(timestamp)
         if type(board) is agent_board.AgentBoard:
-            row = self._agent_tick(board, key, timestamp, ctx)
-            done = agent_board.is_done(board) and board.timer is None
+            view = agent_board.on_tick(board, timestamp, bucket)
+            row = None if view is None else output_row(
+                self.agent_topic,
+                agent_live_record(key[len(AGENT_KEY_PREFIX):], timestamp, view))
+            done = agent_board.is_done(board)
         else:
-            row = self._queue_tick(board, key, timestamp, ctx)
-            done = queue_gauges.is_empty(board) and board.timer is None
-        if done:
-            self.state.clear()
+            g = queue_gauges.on_tick(board, timestamp, bucket)
+            if queue_gauges.wants_next_tick(board):
+                ctx.timer_service().register_event_time_timer(timestamp + self.interval)
+            arn, channel = split_queue_key(key)
+            row = None if g is None else output_row(
+                self.queue_topic,
+                queue_live_record(arn, channel, board.queue_name, timestamp, g))
+            done = queue_gauges.is_empty(board)
+        if done and self.pending.is_empty():
+            self.board.clear()
         else:
-            self.state.update(board)
+            self.board.update(board)
         if row is not None:
             yield row
-
-    def _agent_tick(self, board, key: str, tick: int, ctx):
-        view = agent_board.on_tick(board, tick)
-        nxt = agent_board.next_change(board)
-        if nxt is not None:
-            self._schedule(board, ctx, first_tick(nxt, tick, self.interval))
-        if view is None:
-            return None
-        agent_arn = key[len(AGENT_KEY_PREFIX):]
-        return output_row(self.agent_topic, agent_live_record(agent_arn, tick, view))
-
-    def _queue_tick(self, board, key: str, tick: int, ctx):
-        g = queue_gauges.on_tick(board, tick)
-        if queue_gauges.wants_next_tick(board):
-            self._schedule(board, ctx, tick + self.interval)
-        else:
-            nxt = queue_gauges.next_change_after(board, tick)
-            if nxt is not None:
-                self._schedule(board, ctx, first_tick(nxt, tick, self.interval))
-        if g is None:
-            return None
-        arn, channel = split_queue_key(key)
-        return output_row(self.queue_topic,
-                          queue_live_record(arn, channel, board.queue_name, tick, g))
