@@ -48,9 +48,9 @@ SECRET_HINTS = ("password", "secret", "jaas", "token", "key", "credential", "use
 #: bound is only a sanity check against typos (a wrong year), not against clock skew.
 _MAX_FUTURE_LIVE = "5m"
 _MAX_FUTURE_FILES = "24h"
-#: Smallest --max-record-bytes: a too_large dead letter (key cut to a few hundred characters,
-#: error, times) must itself fit.
-MIN_RECORD_BYTES = 4096
+#: Smallest --max-record-bytes: room for a too_large dead letter (its key, stream, error and time
+#: take a few hundred bytes). Below it every record would be dead-lettered: a configuration error.
+MIN_RECORD_BYTES = 1024
 
 
 class ConfigError(ValueError):

@@ -216,7 +216,7 @@ def test_bad_thresholds_name_the_flag(text: str) -> None:
         (["--kafka-property", "=value"], "--kafka-property"),
         (["--max-future", "soon"], "--max-future"),
         (["--max-future=-5m"], "--max-future"),
-        (["--max-record-bytes", "4095"], "--max-record-bytes"),
+        (["--max-record-bytes", "1023"], "--max-record-bytes"),
         (["--max-record-bytes", "0"], "--max-record-bytes"),
     ],
 )
@@ -243,8 +243,8 @@ def test_max_future_flag(files_args: list[str], value: str, ms: int) -> None:
 
 def test_max_record_bytes_flag(files_args: list[str]) -> None:
     assert parse_args(KAFKA_ARGS).settings.max_record_bytes == 900 * 1024
-    cfg = parse_args([*KAFKA_ARGS, "--max-record-bytes", "4096"])
-    assert cfg.settings.max_record_bytes == 4096
+    cfg = parse_args([*KAFKA_ARGS, "--max-record-bytes", "1024"])
+    assert cfg.settings.max_record_bytes == 1024
     with pytest.raises(SystemExit):  # not an integer: argparse's usage error names the flag
         parse_args([*KAFKA_ARGS, "--max-record-bytes", "x1"])
 

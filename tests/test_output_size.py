@@ -54,7 +54,7 @@ def test_issue_example_six_250kb_initiation_methods_become_a_dead_letter() -> No
     assert size(row) <= 900 * 1024
 
 
-@pytest.mark.parametrize("max_bytes", [4096, 5000, 20_000, 70_000])
+@pytest.mark.parametrize("max_bytes", [1024, 4096, 5000, 20_000, 70_000])
 def test_the_dead_letter_itself_fits_a_small_limit(max_bytes: int) -> None:
     record = queue_record(30_000)
     row = sink_row(QUEUE, record, max_bytes, DL)
@@ -71,7 +71,7 @@ def test_the_dead_letter_itself_fits_a_small_limit(max_bytes: int) -> None:
 def test_multibyte_and_escaped_raw_still_fits(text: str) -> None:
     """Raw characters may be 4 UTF-8 bytes or 6-byte JSON escapes: the cut still fits."""
     record = {"key": KEY, "x": text * 10_000}
-    for max_bytes in (4096, 10_000, 50_000):
+    for max_bytes in (1024, 4096, 10_000, 50_000):
         row = sink_row(QUEUE, record, max_bytes, DL)
         assert row.topic == DL and size(row) <= max_bytes
         raw = orjson.loads(row.value)["raw"]

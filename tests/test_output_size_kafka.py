@@ -12,7 +12,7 @@ from tests.payloads import ctr, queue_arn
 
 pytestmark = pytest.mark.kafka
 
-LIMIT = 4096  # jobs.config.MIN_RECORD_BYTES: small, so small inputs make a big record
+LIMIT = 4096  # small, so that small inputs make a record over it
 # Many thresholds (3 maps of 60 keys) plus 40 distinct initiation methods make the queue
 # record of "big" well over LIMIT, even once input-derived map keys are capped (64 characters,
 # 32 keys); each contact fact and the "small" queue's record stay far below it.
