@@ -275,6 +275,13 @@ _PROFILE = f"{_SNAP}.Configuration.RoutingProfile"
             "InboundQueues": "q"}}}),
          f"bad_type: {_PROFILE}.InboundQueues: expected array, got str"),
         (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Channel": 3}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Channel: expected string or object, "
+         "got int"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Channel": {"Channel": 3}}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Channel.Channel: expected string, got int"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
             {"ContactId": "C1", "State": "ENDED", "Queue": "q"}]}),
          "bad_type: CurrentAgentSnapshot.Contacts[0].Queue: expected object, got str"),
         (dict(BASE, CurrentAgentSnapshot={"Contacts": [
@@ -371,12 +378,14 @@ def test_contact_queue_and_initiation_method() -> None:
          "Queue": {"ARN": "q1", "Name": "Q1"}},
         {"ContactId": "C2", "State": "INCOMING", "Queue": None, "InitiationMethod": None},
         {"ContactId": "C3", "State": "INCOMING", "Queue": {"Name": "no arn"}},
+        {"ContactId": "C4", "State": "CONNECTED", "Channel": {"Channel": "chat"}},
     ]}
     rec = normalize_agent_event(_event(CurrentAgentSnapshot=snapshot))
     assert rec.contacts == (
         AgentContact("C1", "CONNECTING", None, None, "q1", "OUTBOUND"),
         AgentContact("C2", "INCOMING", None, None, None, None),
         AgentContact("C3", "INCOMING", None, None, None, None),
+        AgentContact("C4", "CONNECTED", "CHAT", None, None, None),
     )
 
 
