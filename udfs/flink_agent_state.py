@@ -124,13 +124,13 @@ class AgentStateFunction(KeyedCoProcessFunction):
         revision, times, non_response, handled, (username, profile, hierarchy) = emission
         record = agent_record(agent_arn, ws, self.s.window_ms, revision, username, profile,
                               hierarchy, times, non_response, handled)
-        return output_row(self.s.outputs[AGENT], record)
+        return output_row(self.s.outputs[AGENT], record, self.s)
 
     def _fact_row(self, st: AgentState, revision: int, rec):
         username, profile, hierarchy = enrichment(st, rec)
         self.counters["facts_joined"].inc()
         return output_row(self.s.outputs[CONTACT],
-                          contact_fact_record(rec, revision, username, profile, hierarchy))
+                          contact_fact_record(rec, revision, username, profile, hierarchy), self.s)
 
     def _refresh_fired(self, agent_arn: str, st: AgentState, from_ms: int,
                        watermark: int) -> tuple[list, list]:
@@ -165,7 +165,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
             self.counters["late_agent_events"].inc()
             yield OUTPUT_TAG, dead_letter_row(
                 self.s.outputs[DEADLETTER],
-                late_dead_letter(STREAM_AGENT_EVENTS, value, value.event_id))
+                late_dead_letter(STREAM_AGENT_EVENTS, value, value.event_id),
+                self.s.max_record_bytes)
             return
         agent_arn = ctx.get_current_key()
         st = self._load(agent_arn)
