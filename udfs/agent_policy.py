@@ -80,8 +80,8 @@ def horizons(timer_ms: int, s: Settings, history: bool) -> Horizons:
 
 
 def prunes_history(timer_ms: int, window_ms: int) -> bool:
-    """The configuration history spans the contact retention: pruned at the first window timer of
-    each hour, not at every window."""
+    """The configuration history spans the contact retention: pruned at the timer of the window
+    ending on each hour, not at every window."""
     return (timer_ms + 1) % HISTORY_PRUNE_MS < window_ms
 
 
