@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import random
 
+from tests import payloads
 from tests.builders import AGENT_A, AGENT_B, INSTANCE, LATENESS, MIN, T0, S, agent_event, ctr
 from tests.operator_harness import Harness
 from udfs.contact_state import AgentPut, ContactState, on_ctr
 from udfs.flink_agent_state import AgentStateFunction
 from udfs.flink_outputs import OUTPUT_TAG
 from udfs.settings import Settings
+from udfs.timestamps import parse_iso_ms
 
 SET = Settings()
 OOO = SET.out_of_orderness_ms
@@ -57,6 +59,11 @@ def final(records: list[dict]) -> dict:
     return {k: {f: v for f, v in r.items() if f != "revision"} for k, r in latest(records).items()}
 
 
+def event(h: Harness, key: str, ev) -> None:
+    """An agent event, already parsed (the operator's entry parses raw JSON first)."""
+    h.call(key, "_agent_event", ev)
+
+
 def harness(cache_size: int = 4096) -> Harness:
     return Harness(AgentStateFunction(SET, cache_size=cache_size))
 
@@ -71,10 +78,10 @@ def test_bug_thousands_of_agents_seen_once_leave_no_state_after_retention() -> N
     for i in range(n):
         arn = f"{INSTANCE}/agent/{rng.getrandbits(96):024x}"
         at = T0 + i * S
-        h.element1(arn, agent_event(f"{i}-login", at, event_type="LOGIN", agent=arn))
-        h.element1(arn, agent_event(f"{i}-call", at + 20 * S, agent=arn,
+        event(h, arn, agent_event(f"{i}-login", at, event_type="LOGIN", agent=arn))
+        event(h, arn, agent_event(f"{i}-call", at + 20 * S, agent=arn,
                                     contacts=((f"c{i}", "CONNECTED"),)))
-        h.element1(arn, agent_event(f"{i}-acw", at + 50 * S, agent=arn,
+        event(h, arn, agent_event(f"{i}-acw", at + 50 * S, agent=arn,
                                     contacts=((f"c{i}", "ENDED"),)))
         rec = ctr(f"c{i}", at=at + 50 * S, agent_arn=arn, connected_to_agent_ms=at + 20 * S)
         h.element2(arn, AgentPut(arn, rec.contact_id, rec.event_ms, 1, rec))
@@ -93,11 +100,11 @@ def test_bug_thousands_of_agents_seen_once_leave_no_state_after_retention() -> N
 
 def test_an_agent_dropped_after_retention_starts_afresh_and_is_dropped_again() -> None:
     h = harness()
-    h.element1(AGENT_A, agent_event("e1", T0))
+    event(h, AGENT_A, agent_event("e1", T0))
     h.advance(T0 + DAY + 10 * MIN)
     assert h.data == {} and h.count("agents_dropped") == 1
     later = T0 + DAY + 20 * MIN
-    h.element1(AGENT_A, agent_event("e2", later))
+    event(h, AGENT_A, agent_event("e2", later))
     h.advance(later + 5 * MIN)
     again = {r["window_start"][11:16]: r["online_time"] for r in agent_records(h)
              if r["window_start"].startswith("2024-01-16")}
@@ -131,7 +138,7 @@ def run(deliveries: list, watermark_lag: int = OOO) -> Harness:
     h = harness()
     top = None
     for _, ev in sorted(deliveries, key=lambda d: d[0]):
-        h.element1(ev.agent_arn, ev)
+        event(h, ev.agent_arn, ev)
         top = ev.event_ms if top is None else max(top, ev.event_ms)
         h.advance(top - watermark_lag - 1)
     h.advance(top + DAY + 10 * MIN)
@@ -186,13 +193,18 @@ def test_events_beyond_the_lateness_are_dead_letters_and_the_rest_counts_as_with
     assert final(agent_records(h)) == final(agent_records(without))
 
 
-def test_a_late_event_dead_letter_carries_the_raw_input_given() -> None:
+def test_the_entry_parses_raw_json_and_a_late_event_dead_letter_is_the_raw_input() -> None:
     h = harness()
-    h.element1(AGENT_A, agent_event("e1", T0 + 30 * MIN))
-    h.advance(T0 + 30 * MIN)
-    h.key = AGENT_A
-    h.out.extend(h.fn._agent_event(agent_event("old", T0), h.ctx, raw='{"EventId": "old"}'))
-    assert split(h.out)[1][0]["raw"] == '{"EventId": "old"}'
+    arn = payloads.agent_arn("ann")
+    h.element1(arn, payloads.agent_event("ann", "e1", "LOGIN", "09:30:00", status="Available"))
+    assert h.fn.cache.get(arn).points[0][2] == "e1"
+    h.advance(parse_iso_ms(payloads.t_ms("09:30:00")))
+    old = payloads.agent_event("ann", "old", "STATE_CHANGE", "09:00:00", status="Available")
+    h.element1(arn, old)
+    h.element1(arn, "not json")
+    dead = split(h.out)[1]
+    assert [(d["error"], d["raw"]) for d in dead][0] == ("late", old)
+    assert dead[1]["error"].startswith("not_json") and dead[1]["raw"] == "not json"
 
 
 # -- contact facts: the join wait and revision order (issue 15 item 8) ------------------------
@@ -206,7 +218,7 @@ def puts_of(*copies) -> list[AgentPut]:
 def test_bug_a_newer_revision_without_agent_leaves_after_the_older_one_waiting_for_its_join(
         ) -> None:
     h = harness()
-    h.element1(AGENT_A, agent_event("e1", T0))
+    event(h, AGENT_A, agent_event("e1", T0))
     rev1 = ctr(updated=T0 + 5 * MIN)
     rev2 = ctr(updated=T0 + 6 * MIN, agent=False)  # a correction without the Agent object
     for p in puts_of(rev1, rev2):
@@ -218,7 +230,7 @@ def test_bug_a_newer_revision_without_agent_leaves_after_the_older_one_waiting_f
 
 def test_a_newer_revision_joining_earlier_still_leaves_after_the_older_one() -> None:
     h = harness()
-    h.element1(AGENT_A, agent_event("e1", T0))
+    event(h, AGENT_A, agent_event("e1", T0))
     rev1 = ctr(updated=T0 + 5 * MIN)
     rev2 = ctr(updated=T0 + 6 * MIN, connected_to_agent_ms=T0 + 5 * S)
     h.advance(T0 + 10 * S)  # past rev 2's join time, not rev 1's
@@ -242,7 +254,7 @@ def test_bug_a_retraction_into_a_closed_window_never_double_counts() -> None:
     """Copy 1 counts at 08:01; copy 2 (disconnect 08:19) arrives once 08:01 is closed for good:
     the retraction cannot be applied, so copy 2 does not count (it used to count in both)."""
     h = harness()
-    h.element1(AGENT_A, agent_event("e1", T0))
+    event(h, AGENT_A, agent_event("e1", T0))
     copy1 = ctr(updated=T0 + 2 * MIN)
     copy2 = ctr(updated=T0 + 20 * MIN, at=T0 + 19 * MIN + 30 * S)
     p1, (retract, p2) = puts_of(copy1), puts_of(copy1, copy2)[1:]
@@ -265,7 +277,7 @@ def test_bug_a_retraction_into_a_closed_window_never_double_counts() -> None:
 def test_a_put_moving_between_agents_still_counts_once_each() -> None:
     h = harness()
     for a in (AGENT_A, AGENT_B):
-        h.element1(a, agent_event(f"e-{a[-2:]}", T0, agent=a))
+        event(h, a, agent_event(f"e-{a[-2:]}", T0, agent=a))
     copy1 = ctr(updated=T0 + 2 * MIN)
     copy2 = ctr(updated=T0 + 3 * MIN, agent_arn=AGENT_B)
     for p in puts_of(copy1, copy2):

@@ -1,10 +1,11 @@
 """The operator keyed by agent ARN: agent metric windows and the contact-fact join.
 
-Input 1: agent events; input 2: contact-fact puts from the contact operator (keyed by the fact's
-agent, or by the agent of an older revision of the same contact; "" when neither exists: such a
-fact is emitted as it is). Decisions live in ``udfs.agent_state`` (timeline, windows, handled CTRs)
-and ``udfs.agent_policy`` (timers, pruning, clean-up, the join wait, late puts); this wrapper
-loads and stores the state, registers the timers those return and routes the outputs.
+Input 1: agent events (raw JSON, parsed here); input 2: contact-fact puts from the contact
+operator (keyed by the fact's agent, or by the agent of an older revision of the same contact;
+"" when neither exists: such a fact is emitted as it is). Decisions live in ``udfs.agent_state``
+(timeline, windows, handled CTRs) and ``udfs.agent_policy`` (timers, pruning, clean-up, the join
+wait, late puts); this wrapper loads and stores the state, registers the timers those return and
+routes the outputs.
 
 Why the state is split and cached (profiled: reading and writing one pickled ``AgentState`` per
 event and timer was over half of all Python time, and facts waiting for their join made it grow
@@ -65,6 +66,7 @@ from udfs.agent_state import (
     retract_ctr,
     stored_history,
 )
+from udfs.flink_ingest import Ingest
 from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
 from udfs.late import late_raw_dead_letter, record_json
 from udfs.lru import LruCache
@@ -85,6 +87,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.points = self.history = self.windows = self.pending = None
         self.cache: LruCache = LruCache(cache_size)
         self.counters: dict = {}
+        self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
 
     def open(self, runtime_context: RuntimeContext):
         self.points = runtime_context.get_list_state(ListStateDescriptor("agent-points", PICKLED))
@@ -94,6 +97,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
         self.cache = LruCache(self.cache_size)
+        self.ingest.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("agents")
         self.counters = {name: group.counter(name) for name in (
             "event_duplicates", "late_agent_events", "facts_joined", "late_puts",
@@ -171,12 +175,16 @@ class AgentStateFunction(KeyedCoProcessFunction):
                                            late_raw_dead_letter(stream, raw, key))
 
     # -- agent events -----------------------------------------------------------------------
-    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from self._agent_event(value, ctx)
+    def process_element1(self, raw, ctx: KeyedCoProcessFunction.Context):
+        ev, dead = self.ingest.parse(raw)
+        if dead is not None:
+            yield OUTPUT_TAG, dead
+            return
+        yield from self._agent_event(ev, ctx, raw)
 
     def _agent_event(self, ev, ctx, raw: Optional[str] = None):
-        """One agent event; ``raw``: the input as received, for its late dead letter (the
-        normalized record stands in while the operator receives records, not raw lines)."""
+        """One parsed agent event; ``raw``: the input as received, for its late dead letter (the
+        normalized record's JSON stands in when there is none, as in unit tests)."""
         wm = ctx.timer_service().current_watermark()
         if event_is_late(ev.event_ms, wm, self.s):
             self.counters["late_agent_events"].inc()
