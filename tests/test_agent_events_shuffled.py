@@ -53,6 +53,12 @@ def shuffle_agent_events(lines: list[str], rng: random.Random) -> tuple[list[str
     return [line for _, line in arrivals], beyond
 
 
+def late_events(dead: list[dict]) -> set:
+    """(agent ARN, event ms) of the dead letters' raw agent events (the input as received)."""
+    raws = [json.loads(x["raw"]) for x in dead]
+    return {(r["AgentARN"], parse_iso(r["EventTimestamp"])) for r in raws}
+
+
 @pytest.fixture(scope="module")
 def shuffled_run(tmp_path_factory) -> tuple[dict, list, set]:
     d: Path = tmp_path_factory.mktemp("agents-shuffled")
@@ -71,14 +77,13 @@ def test_late_agent_events_are_only_those_moved_beyond_the_lateness(shuffled_run
     out, _, beyond = shuffled_run
     dead = [x for x in out["deadletter"]]
     assert {(x["stream"], x["error"]) for x in dead} <= {("agent_events", "late")}
-    late = {(r["agent_arn"], r["event_ms"]) for r in (json.loads(x["raw"]) for x in dead)}
+    late = late_events(dead)
     assert late <= beyond and len(late) == len(dead)
 
 
 def test_agent_metrics_equal_the_reference_without_the_late_events(shuffled_run):
     out, truth, _ = shuffled_run
-    late = {(r["agent_arn"], r["event_ms"])
-            for r in (json.loads(x["raw"]) for x in out["deadletter"])}
+    late = late_events(out["deadletter"])
     for arn, events in truth.agent_events.items():
         truth.agent_events[arn] = [e for e in events if (arn, e.ts) not in late]
     expected = {r["key"]: r for r in expected_agent_records(truth)}
