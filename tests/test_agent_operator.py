@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 
 from tests import payloads
 from tests.builders import AGENT_A, AGENT_B, INSTANCE, LATENESS, MIN, T0, S, agent_event, ctr
@@ -286,3 +287,44 @@ def test_a_put_moving_between_agents_still_counts_once_each() -> None:
     handled = {r["agent_arn"]: r["contacts_handled"] for r in latest(agent_records(h)).values()
                if r["window_start"][11:16] == "08:01"}
     assert handled == {AGENT_A: 0, AGENT_B: 1}
+
+
+# -- CTRs with an allowed lateness of their own (SPEC §3) -------------------------------------
+@dataclass(frozen=True)
+class CtrLateness(Settings):
+    ctr_allowed_lateness_ms: int = 2 * 60 * MIN
+
+
+def test_a_ctr_later_than_the_agent_events_lateness_revises_the_window_with_its_times() -> None:
+    """The agent's events are long final (their points pruned), but a CTR within the CTR lateness
+    still adds its handled contact to the window, whose time fields stay what they were."""
+    h = Harness(AgentStateFunction(CtrLateness()))
+    event(h, AGENT_A, agent_event("e1", T0, event_type="LOGIN"))
+    event(h, AGENT_A, agent_event("e2", T0 + 30 * S, contacts=(("c1", "CONNECTED"),)))
+    event(h, AGENT_A, agent_event("e3", T0 + 100 * S, contacts=(("c1", "ENDED"),)))
+    for i in range(45):  # then available, a heartbeat every 2 minutes
+        event(h, AGENT_A, agent_event(f"h{i}", T0 + 110 * S + i * 2 * MIN,
+                                      event_type="HEART_BEAT"))
+        h.advance(T0 + 110 * S + i * 2 * MIN - OOO)
+    h.advance(T0 + 90 * MIN)
+    first = latest(agent_records(h))
+    st = h.fn.cache.get(AGENT_A)
+    assert st.points[0][0] > T0 + 10 * MIN and T0 + MIN in st.frozen  # pruned, times kept
+    rec = ctr(at=T0 + 110 * S, connected_to_agent_ms=T0 + 30 * S)
+    for p in puts_of(rec):
+        h.element2(p.agent_arn, p)
+    revised = [r for r in agent_records(h) if r["revision"] == 2]
+    assert len(revised) == 1 and revised[0]["contacts_handled"] == 1
+    before = first[revised[0]["key"]]
+    times = ("online_time", "non_productive_time", "contact_time", "contact_handle_time",
+             "after_contact_work_time", "idle_time", "error_time", "occupancy")
+    assert [revised[0][k] for k in times] == [before[k] for k in times]
+    assert revised[0]["online_time"] == 60.0 and revised[0]["window_start"].endswith("08:01:00Z")
+    assert [f["revision"] for f in facts(h)] == [1]
+    late = ctr("c2", at=T0 + 110 * S)
+    h.advance(T0 + 125 * MIN)  # past the CTR lateness too
+    for p in puts_of(late):
+        h.element2(p.agent_arn, p)
+    assert [d["error"] for d in split(h.out)[1]] == ["late"] and h.count("late_puts") == 1
+    h.advance(T0 + 2 * DAY)
+    assert h.data == {} and h.timers == []

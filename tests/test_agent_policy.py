@@ -19,6 +19,7 @@ from udfs.agent_policy import (
     is_window_timer,
     plan_put,
     prunes_history,
+    put_lateness_ms,
     refresh_windows,
     release_time,
     released,
@@ -206,3 +207,30 @@ def test_a_fact_without_an_agent_keeps_its_own_null_names_at_another_agents_key(
     assert fact_names(st, ctr())[0] == "jdoe"
     assert fact_names(st, ctr(agent=False)) == (None, None, None)
     assert fact_names(None, ctr()) == ("ctr-user", "CTR Profile", ("CTR Site",))
+
+
+def test_puts_follow_the_ctr_lateness_when_it_is_longer() -> None:
+    from tests.test_agent_operator import CtrLateness
+
+    s = CtrLateness()
+    assert put_lateness_ms(SET) == LATENESS and put_lateness_ms(s) == 2 * HOUR
+    h = horizons(T0 + 3 * HOUR - 1, s, history=False)
+    assert h.events_from == T0 + 3 * HOUR - MIN - LATENESS
+    assert h.windows_from == T0 + HOUR - MIN and h.points_from == h.events_from - TIMEOUT
+    wm = T0 + 90 * S - (T0 + 90 * S) % W + W - 1 + LATENESS  # agent window closed for events
+    assert plan_put(AgentState(), put(ctr()), wm, s) == APPLY
+
+
+def test_windows_between_the_two_lateness_horizons_get_their_times_frozen() -> None:
+    from tests.test_agent_operator import CtrLateness
+
+    s = CtrLateness()
+    st = with_events(T0 + 10 * S, *(T0 + i * 2 * MIN for i in range(1, 60)))
+    for ws in range(T0, T0 + 100 * MIN, MIN):
+        st.emitted[ws] = (1, b"d")
+    timer = T0 + 100 * MIN - 1
+    after = after_window_timer(st, timer, s)
+    h = horizons(timer, s, history=False)
+    assert set(st.frozen) == {ws for ws in st.emitted if ws < h.events_from}
+    assert st.frozen[T0]["online_time"] == 50.0 and st.frozen[T0 + MIN]["online_time"] == 60.0
+    assert set(after.windows) >= set(st.frozen)

@@ -14,9 +14,9 @@ with how far the contact streams ran ahead of the agent stream):
 - the ``AgentState`` parts live in states that change at different rates and only the parts that
   changed are written: the timeline's points in a ``ListState`` that each event appends one point
   to (rewritten only when old points are pruned), the configuration history, first-missed times
-  and rejected revisions (rarely change) in a ``ValueState``, and each window's handled CTRs and
-  emission record in a ``MapState`` entry by window start, so a put or an emission writes one
-  window;
+  and rejected revisions (rarely change) in a ``ValueState``, and each window's handled CTRs,
+  emission record and (once agent events can no longer change them) time fields in a
+  ``MapState`` entry by window start, so a put or an emission writes one window;
 - facts waiting for the agent's watermark live in a ``MapState`` by release time, read only by
   the timer that releases them (an in-memory index says which timers release facts);
 - the deserialized ``AgentState`` of recently used agents is kept in a bounded LRU
@@ -112,11 +112,14 @@ class AgentStateFunction(KeyedCoProcessFunction):
             history = self.history.value()
             if history is not None:
                 restore_history(st, history)
-            for ws, (ctrs, emitted) in self.windows.items():
+            for ws, stored in self.windows.items():
+                ctrs, emitted, frozen = stored if len(stored) == 3 else (*stored, None)
                 if ctrs is not None:
                     st.ctrs[ws] = ctrs
                 if emitted is not None:
                     st.emitted[ws] = emitted
+                if frozen is not None:
+                    st.frozen[ws] = frozen
             restore_waiting(st, self.pending.items())
             self.cache.put(agent_arn, st)
         return st
@@ -129,11 +132,13 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if history:
             self.history.update(stored_history(st))
         for ws in windows:
-            ctrs, emitted = st.ctrs.get(ws), st.emitted.get(ws)
-            if ctrs is None and emitted is None:
+            ctrs, emitted, frozen = st.ctrs.get(ws), st.emitted.get(ws), st.frozen.get(ws)
+            if ctrs is None and emitted is None and frozen is None:
                 self.windows.remove(ws)
-            else:
+            elif frozen is None:
                 self.windows.put(ws, (ctrs, emitted))
+            else:
+                self.windows.put(ws, (ctrs, emitted, frozen))
 
     def _drop(self, agent_arn: str) -> None:
         """The agent is quiet past its retention with nothing left to emit (SPEC §3)."""
@@ -287,6 +292,6 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if after.drop:
             self._drop(agent_arn)
         else:
-            changed = after.pruned.windows if row is None else (*after.pruned.windows, ws)
+            changed = after.windows if row is None else (*after.windows, ws)
             self._store(st, after.pruned.points, after.pruned.history, changed)
         return [] if row is None else [row]
