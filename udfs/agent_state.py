@@ -21,7 +21,13 @@ import bisect
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
-from udfs.agent_intervals import agent_time_fields, newly_missed, state_flags, window_times
+from udfs.agent_intervals import (
+    AgentTimes,
+    agent_time_fields,
+    newly_missed,
+    state_flags,
+    window_times,
+)
 from udfs.contact_metrics import CtrContribution, ctr_contribution, handled_fields
 from udfs.digest import digest
 from udfs.records import AgentConfig, AgentEvent, ContactRecord
@@ -168,13 +174,14 @@ def join_time(rec: ContactRecord) -> int:
     return rec.connected_to_agent_ms if rec.connected_to_agent_ms is not None else rec.event_ms
 
 
-def window_time_fields(state: AgentState, ws: int, window_ms: int, timeout_ms: int) -> dict:
-    """The window's time fields from the agent's timeline."""
+def window_agent_times(state: AgentState, ws: int, window_ms: int,
+                       timeout_ms: int) -> AgentTimes:
+    """The window's time metrics from the agent's timeline."""
     we = ws + window_ms
     pts = state.points
     lo = max(bisect.bisect_right(pts, ws, key=_first) - 1, 0)
     hi = bisect.bisect_left(pts, we, key=_first)
-    return agent_time_fields(window_times(pts[lo:hi], ws, we, timeout_ms))
+    return window_times(pts[lo:hi], ws, we, timeout_ms)
 
 
 def freeze_times(state: AgentState, from_ws: int, before_ws: int, window_ms: int,
@@ -185,7 +192,8 @@ def freeze_times(state: AgentState, from_ws: int, before_ws: int, window_ms: int
     changed = []
     for ws in state.emitted:
         if from_ws <= ws < before_ws and ws not in state.frozen:
-            state.frozen[ws] = window_time_fields(state, ws, window_ms, timeout_ms)
+            # a plain tuple: a few bytes per window in the checkpoint
+            state.frozen[ws] = tuple(window_agent_times(state, ws, window_ms, timeout_ms))
             changed.append(ws)
     return changed
 
@@ -193,9 +201,11 @@ def freeze_times(state: AgentState, from_ws: int, before_ws: int, window_ms: int
 def window_parts(state: AgentState, ws: int, window_ms: int, timeout_ms: int) -> tuple:
     """(time fields, agent_non_response, handled fields, username, routing profile, hierarchy)."""
     we = ws + window_ms
-    times = state.frozen.get(ws)
-    if times is None:
-        times = window_time_fields(state, ws, window_ms, timeout_ms)
+    frozen = state.frozen.get(ws)
+    if frozen is None:
+        times = agent_time_fields(window_agent_times(state, ws, window_ms, timeout_ms))
+    else:
+        times = agent_time_fields(AgentTimes(*frozen))
     non_response = sum(1 for ms in state.missed_first.values() if ws <= ms < we)
     entries = state.ctrs.get(ws, {})
     handled = handled_fields(e[0] for e in entries.values())
