@@ -1,12 +1,13 @@
 """The dataflow, independent of where records come from and go to.
 
     contact events ─ normalize ─ event time ─┐ keyBy ContactId
-    CTRs ─────────── normalize ─ event time ─┴─ ContactState ─ queue puts ─ keyBy queue ─┐
-                                                  │                            QueueWindows ─┐
-                                                  └─ fact puts ─┐ keyBy agent                │
-    agent events ─── normalize ─ event time ── keyBy agent ─────┴─ AgentState ─ agent       │
-                                                                  metrics, contact facts ───┤
-    dead letters (parse errors, late records) ──────────────────────────────────────── sink
+    CTRs ─────────── normalize ─ event time ─┴─ ContactState ─ queue puts ───┐ keyBy queue
+                                                  │                 missed ──┴─ QueueWindows ─┐
+                                                  └─ fact puts ─┐ keyBy agent   │             │
+    agent events ─── normalize ─ event time ── keyBy agent ─────┴─ AgentState ──┘ agent       │
+                                                                  metrics, contact facts ─────┤
+    (--report-windows) primary window totals of both ─ keyBy queue / agent ─ ReportWindows ───┤
+    dead letters (parse errors, late records) ────────────────────────────────────────── sink
 
 Each stream gets its own watermarks before anything is connected (SPEC §3), so one stream's read
 speed never makes another's records late. ``build_pipeline`` takes the raw-line streams and returns
@@ -27,11 +28,14 @@ from udfs.flink_normalize import NormalizeFunction
 from udfs.flink_outputs import (
     AGENT_PUT_TAG,
     KEYED_TYPE,
+    MISSED_PUT_TAG,
     OUTPUT_ROW_TYPE,
     OUTPUT_TAG,
+    REPORT_TAG,
     TIMED_KEYED_TYPE,
 )
 from udfs.flink_queue_windows import QueueWindowsFunction
+from udfs.flink_reports import ReportWindowsFunction
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CONTACT_EVENTS, STREAM_CTRS
 from udfs.settings import Settings
 
@@ -100,7 +104,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
         outputs.append(dead)
 
     ce, ct, ae = streams[STREAM_CONTACT_EVENTS], streams[STREAM_CTRS], streams[STREAM_AGENT_EVENTS]
-    agent_puts = None
+    contacts = agent_puts = agents = queue_rows = None
     if ce is not None or ct is not None:
         ce = ce if ce is not None else _empty(env)
         ct = ct if ct is not None else _empty(env)
@@ -109,10 +113,6 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
                     .name("contact state"))
         outputs.append(contacts.get_side_output(OUTPUT_TAG))
         agent_puts = contacts.get_side_output(AGENT_PUT_TAG)
-        queue_rows = (keyed(contacts)
-                      .process(QueueWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
-                      .name("queue windows"))
-        outputs.append(queue_rows)
     if ae is not None or agent_puts is not None:
         ae = ae if ae is not None else _empty(env)
         agent_puts = agent_puts if agent_puts is not None else _empty(env)
@@ -121,5 +121,21 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
                   .name("agent state"))
         outputs.append(agents)
         outputs.append(agents.get_side_output(OUTPUT_TAG))
+    if contacts is not None:
+        queue_puts = contacts
+        if agents is not None:  # contacts_missed: the agents' MISSED/REJECTED, keyed by queue
+            queue_puts = contacts.union(agents.get_side_output(MISSED_PUT_TAG))
+        queue_rows = (keyed(queue_puts)
+                      .process(QueueWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
+                      .name("queue windows"))
+        outputs.append(queue_rows)
+    if settings.report_windows:
+        primaries = [op.get_side_output(REPORT_TAG) for op in (queue_rows, agents)
+                     if op is not None]
+        if primaries:
+            first, rest = primaries[0], primaries[1:]
+            outputs.append(keyed(first.union(*rest) if rest else first)
+                           .process(ReportWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
+                           .name("report windows"))
     first, rest = outputs[0], outputs[1:]
     return first.union(*rest) if rest else first

@@ -45,10 +45,20 @@ from udfs.agent_state import (
     restore_points,
     retract_ctr,
 )
-from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
+from udfs.flink_outputs import (
+    MISSED_PUT_TAG,
+    OUTPUT_TAG,
+    REPORT_TAG,
+    dead_letter_row,
+    keyed_row,
+    output_row,
+)
 from udfs.late import late_dead_letter
+from udfs.missed_contacts import missed_key, missed_puts
 from udfs.output_records import agent_record, contact_fact_record
 from udfs.records import STREAM_AGENT_EVENTS
+from udfs.reports.messages import report_key
+from udfs.reports.records import agent_message
 from udfs.settings import AGENT, CONTACT, DEADLETTER, Settings
 from udfs.windows import fire_time, is_fired, is_late, window_start
 
@@ -114,14 +124,20 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.windows.clear()
 
     # -- emission helpers -------------------------------------------------------------------
-    def _window_row(self, agent_arn: str, st: AgentState, ws: int):
+    def _window_rows(self, agent_arn: str, st: AgentState, ws: int) -> list:
+        """The window's record (and its report-interval message), if it must be emitted."""
         emission = next_emission(st, ws, self.s.window_ms, self.s.agent_timeout_ms)
         if emission is None:
-            return None
-        revision, times, non_response, handled, (username, profile, hierarchy) = emission
+            return []
+        revision, times, non_response, handled, names = emission
+        username, profile, hierarchy = names
         record = agent_record(agent_arn, ws, self.s.window_ms, revision, username, profile,
                               hierarchy, times, non_response, handled)
-        return output_row(self.s.outputs[AGENT], record)
+        rows = [output_row(self.s.outputs[AGENT], record)]
+        if self.s.report_windows:
+            msg = agent_message(agent_arn, ws, names, times, non_response, handled)
+            rows.append((REPORT_TAG, keyed_row(report_key(msg), msg)))
+        return rows
 
     def _fact_row(self, st: AgentState, revision: int, rec):
         username, profile, hierarchy = enrichment(st, rec)
@@ -137,9 +153,9 @@ class AgentStateFunction(KeyedCoProcessFunction):
         ws = window_start(from_ms, w)
         rows, starts = [], []
         while is_fired(ws, watermark, w):
-            row = self._window_row(agent_arn, st, ws)
-            if row is not None:
-                rows.append(row)
+            emitted = self._window_rows(agent_arn, st, ws)
+            if emitted:
+                rows.extend(emitted)
                 starts.append(ws)
             ws += w
         return rows, starts
@@ -167,6 +183,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
             self.counters["event_duplicates"].inc()
             return
         self.points.add(inserted.point)
+        for put in missed_puts(agent_arn, value.event_ms, value.contacts, inserted.moved):
+            yield MISSED_PUT_TAG, keyed_row(missed_key(put), put)
         self._register_window(ctx, value.event_ms)
         rows, starts = [], []
         if value.event_ms <= wm:  # late but within the allowed lateness: correct the past
@@ -205,14 +223,13 @@ class AgentStateFunction(KeyedCoProcessFunction):
                 ctx.timer_service().register_event_time_timer(at)
         if ws is None:
             return
-        row = None
+        rows = []
         if is_fired(ws, wm, w):
-            row = self._window_row(agent_arn, st, ws)
+            rows = self._window_rows(agent_arn, st, ws)
         else:
             ctx.timer_service().register_event_time_timer(fire_time(ws, w))
         self._store(st, windows=(ws,))
-        if row is not None:
-            yield row
+        yield from rows
 
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
         agent_arn = ctx.get_current_key()
@@ -226,7 +243,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if (timestamp + 1) % w != 0:
             return
         ws = timestamp + 1 - w
-        row = self._window_row(agent_arn, st, ws)
+        rows = self._window_rows(agent_arn, st, ws)
         if last_point_reaches(st, ws + w, self.s.agent_timeout_ms):
             ctx.timer_service().register_event_time_timer(fire_time(ws + w, w))
         oldest_open = timestamp + 1 - w - self.s.allowed_lateness_ms
@@ -237,7 +254,6 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if is_empty(st) and not st.configs and self.pending.is_empty():
             self._drop(agent_arn)
         else:
-            changed = pruned.windows if row is None else (*pruned.windows, ws)
+            changed = (*pruned.windows, ws) if rows else pruned.windows
             self._store(st, pruned.points, pruned.history, changed)
-        if row is not None:
-            yield row
+        yield from rows

@@ -13,6 +13,13 @@ AGENT = "agent"
 CONTACT = "contact"
 DEADLETTER = "deadletter"
 OUTPUT_KINDS = (QUEUE, AGENT, CONTACT, DEADLETTER)
+REPORT_KINDS = (QUEUE, AGENT)
+
+
+def report_output(kind: str, name: str) -> str:
+    """The output kind of a report interval's records, e.g. ``queue.15m`` (its topic is the
+    primary topic + ``.15m``, its file ``queue_metrics_15m.jsonl``)."""
+    return f"{kind}.{name}"
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,9 @@ class Settings:
     # (making every later record late) or open windows years before Amazon Connect existed.
     min_event_ms: int = 1_483_228_800_000  # 2017-01-01T00:00:00Z
     max_future_ms: int = 24 * 3_600_000  # ahead of the wall clock
+    # report intervals (SPEC "Report intervals"): ((name as given, size ms), ...), each a
+    # multiple of window_ms; each adds the outputs report_output(QUEUE / AGENT, name)
+    report_windows: tuple = ()
     # output kind -> Kafka topic (or file stem in file mode)
     outputs: dict = field(default_factory=lambda: {
         QUEUE: "connect.metrics.queue",
@@ -35,3 +45,10 @@ class Settings:
         CONTACT: "connect.contacts",
         DEADLETTER: "connect.deadletter",
     })
+
+
+def window_lateness_ms(settings: Settings) -> int:
+    """How long after its end a primary window can still be revised (the longest lateness any
+    input it counts has; CTRs may have their own)."""
+    return max(settings.allowed_lateness_ms,
+               getattr(settings, "ctr_allowed_lateness_ms", 0) or 0)
