@@ -297,8 +297,13 @@ def test_no_duplicate_revisions_in_order(in_order):
 
 
 def test_five_minute_report_is_the_rollup_of_the_minutes(in_order):
-    queues = strip_revision(latest_by_key(in_order["queue_metrics_5m"]))
-    agents = strip_revision(latest_by_key(in_order["agent_metrics_5m"]))
+    assert_five_minute_report(in_order["queue_metrics_5m"], in_order["agent_metrics_5m"])
+
+
+def assert_five_minute_report(queue_records: list, agent_records: list) -> None:
+    """The ``--report-windows 5m`` records: the rollup of the hand-computed minutes."""
+    queues = strip_revision(latest_by_key(queue_records))
+    agents = strip_revision(latest_by_key(agent_records))
     assert queues == rollup(EXPECTED_QUEUES, 300_000)
     assert agents == rollup(EXPECTED_AGENTS, 300_000)
     # a few numbers by hand: support 09:00-09:05 had c1, c2 and c5 queued (D 20, 45, 30)
@@ -310,8 +315,7 @@ def test_five_minute_report_is_the_rollup_of_the_minutes(in_order):
     assert (ann["online_time"], ann["connecting_time"], ann["window_seconds"]) == (300.0, 25.0, 300)
     assert agents[f"{ANN}|2024-01-15T09:05:00Z"]["routing_profile"] == "Sales RP v2"
     assert len(agents) == 4 and len(queues) == 2
-    assert all(r["revision"] == 1 for r in in_order["queue_metrics_5m"]
-               + in_order["agent_metrics_5m"])
+    assert all(r["revision"] == 1 for r in queue_records + agent_records)
 
 
 def _jittered(lines: list[str], seed: int) -> list[str]:
