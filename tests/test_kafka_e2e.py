@@ -95,7 +95,7 @@ def test_late_ctr_produces_exactly_one_corrected_revision(kafka_bootstrap, topic
         corrected = ctr("c1", last_update="09:05:00", disconnect="09:01:50", queue="support",
                         queue_name="Support", enqueued="09:00:20", dequeued="09:00:40",
                         duration=20, agent="ann", routing_profile="CTR RP", connected="09:00:40",
-                        interaction=60, hold=10, holds=1, acw=30)
+                        interaction=60, hold=10, holds=1, acw=30, next_contact="c1-next")
         produce(kafka_bootstrap, topics["ctrs"], "ctrs", [corrected, corrected])  # twice
         later = consume(kafka_bootstrap, [topics["queue"]], timeout_s=60,
                         until=lambda rs: sum(r["key"] == key for r in rs) >= 2)
