@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--window", default="60s", help="window size of the latency run")
     g.add_argument("--out-of-orderness", default="60s",
                    help="out-of-orderness of the latency run")
+    p.add_argument("--report-windows", default=None, metavar="15m,1h",
+                   help="the job's --report-windows in every run (default: none)")
     p.add_argument("--bootstrap-servers", help="use this broker instead of starting one")
     p.add_argument("--work-dir", type=Path,
                    help="keep logs and spool files here (default: var/bench/<time>)")
@@ -210,6 +212,11 @@ def run_all(args: argparse.Namespace, phases: list[str], work: Path, bootstrap: 
     return headline(results)
 
 
+def report_flags(args: argparse.Namespace) -> list[str]:
+    """The job flags of the report intervals under test (none by default)."""
+    return ["--report-windows", args.report_windows] if args.report_windows else []
+
+
 def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, bootstrap: str,
                    results: dict, runs: dict[str, JobRun]) -> None:
     """Produce the bulk workload once, then run the bounded phases on it."""
@@ -225,7 +232,8 @@ def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, boot
     log(f"workload: {workload.total:,} events ({workload.bytes_total / 2**20:,.0f} MiB) "
         f"produced in {workload.produce_s:.0f} s")
     results["state_pickled"] = pickled_sizes(workload.sample_lines)
-    ck = ["--checkpoint-interval", args.checkpoint_interval, "--min-pause", args.min_pause]
+    ck = ["--checkpoint-interval", args.checkpoint_interval, "--min-pause", args.min_pause,
+          *report_flags(args)]
     if "thread" in phases:
         runs["thread"] = run_bounded("thread", "jobs.connect_metrics", bootstrap, workload, work,
                                      ["--execution-mode", "thread", *ck], args.run_timeout,
@@ -271,7 +279,8 @@ def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
         "--group-id", group, "--transactional-id-prefix", group,
         "--checkpoint-dir", (lat_dir / "checkpoints").as_uri(),
         "--checkpoint-interval", args.latency_checkpoint_interval, "--min-pause", "100ms",
-        "--window", args.window, "--out-of-orderness", args.out_of_orderness])
+        "--window", args.window, "--out-of-orderness", args.out_of_orderness,
+        *report_flags(args)])
     log("latency: starting the unbounded job, simulating its input meanwhile")
     lat = LatencyRun(bootstrap, lat_dir, job_argv, topics)
     spool = None

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE, Settings
+from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE, REPORT_KINDS, Settings, report_output
 
 MANAGED_FLINK_PROPERTIES = "/etc/flink/application_properties.json"
 KAFKA_GROUP = "kafka"
@@ -41,6 +41,44 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 FILE_NAMES = {QUEUE: "queue_metrics.jsonl", AGENT: "agent_metrics.jsonl",
               CONTACT: "contacts.jsonl", DEADLETTER: "deadletter.jsonl"}
+_REPORT_NAME = re.compile(r"^[A-Za-z0-9]{1,16}$")
+
+
+def output_file_names(settings: Settings) -> dict:
+    """Output kind -> file name in file mode: FILE_NAMES plus, per report interval NAME,
+    ``queue_metrics_NAME.jsonl`` and ``agent_metrics_NAME.jsonl``."""
+    names = dict(FILE_NAMES)
+    for name, _ in settings.report_windows:
+        for kind in REPORT_KINDS:
+            names[report_output(kind, name)] = FILE_NAMES[kind].replace(".jsonl", f"_{name}.jsonl")
+    return names
+
+
+def report_topics(outputs: dict, report_windows) -> dict:
+    """Output kind -> topic of each report interval: the primary topic + ``.NAME``."""
+    return {report_output(kind, name): f"{outputs[kind]}.{name}"
+            for name, _ in report_windows for kind in REPORT_KINDS}
+
+
+def parse_report_windows(text: Optional[str], window_ms: int,
+                         flag: str = "--report-windows") -> tuple:
+    """'15m,30m,1h,1d' -> (('15m', 900000), ...): names as given, each a multiple of --window."""
+    if text is None or not str(text).strip():
+        return ()
+    out = []
+    for item in str(text).split(","):
+        name = item.strip()
+        if not _REPORT_NAME.match(name):
+            raise ConfigError(f"{flag}: expected comma-separated durations like 15m,1h,1d, got "
+                              f"{text!r}")
+        size = parse_duration_ms(name, flag)
+        if size <= 0 or size % window_ms:
+            raise ConfigError(f"{flag}: {name} is not a multiple of --window "
+                              f"({window_ms // 1000}s)")
+        if name in (n for n, _ in out):
+            raise ConfigError(f"{flag}: {name} given twice")
+        out.append((name, size))
+    return tuple(out)
 SECRET_HINTS = ("password", "secret", "jaas", "token", "key", "credential", "user.info")
 
 
@@ -235,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "to the dead-letter output as too_large, with a prefix of the record as "
                         "raw, instead of failing the Kafka sink (whose default limit is 1 MiB); "
                         f"at least {MIN_RECORD_BYTES}")
+    s.add_argument("--report-windows", default=None, metavar="15m,30m,1h,1d",
+                   help="larger report intervals (each a multiple of --window, UTC-aligned), "
+                        "each the exact rollup of its windows, to its own outputs: topics "
+                        "<queue/agent metrics topic>.NAME, files queue_metrics_NAME.jsonl and "
+                        "agent_metrics_NAME.jsonl (default: none)")
     s.add_argument("--thresholds", default="15,20,30,60,90,120",
                    help="service-level / answered-in-X thresholds, whole seconds")
     s.add_argument("--contact-retention", default="24h",
@@ -374,6 +417,9 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
     window_ms = parse_duration_ms(args.window, "--window")
     if window_ms < 1000 or window_ms % 1000:
         raise ConfigError(f"--window: must be whole seconds >= 1s, got {args.window!r}")
+    primary_outputs = {QUEUE: args.queue_metrics_topic, AGENT: args.agent_metrics_topic,
+                       CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic}
+    report_windows = parse_report_windows(args.report_windows, window_ms)
     settings = Settings(
         window_ms=window_ms,
         out_of_orderness_ms=parse_duration_ms(args.out_of_orderness, "--out-of-orderness"),
@@ -386,8 +432,8 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
             args.max_future or (_MAX_FUTURE_FILES if source == "files" else _MAX_FUTURE_LIVE),
             "--max-future"),
         max_record_bytes=args.max_record_bytes,
-        outputs={QUEUE: args.queue_metrics_topic, AGENT: args.agent_metrics_topic,
-                 CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic},
+        report_windows=report_windows,
+        outputs={**primary_outputs, **report_topics(primary_outputs, report_windows)},
     )
     if settings.dedupe_retention_ms < settings.contact_retention_ms:
         raise ConfigError("--dedupe-retention: must be >= --contact-retention")

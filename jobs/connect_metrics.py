@@ -21,10 +21,10 @@ if ROOT not in sys.path:  # `flink run -py jobs/connect_metrics.py` starts with 
     sys.path.insert(0, ROOT)
 
 from jobs.config import (  # noqa: E402
-    FILE_NAMES,
     ConfigError,
     JobConfig,
     describe,
+    output_file_names,
     parse_args,
 )
 
@@ -137,7 +137,8 @@ def attach_file_sink(rows, cfg: JobConfig) -> None:
 
     from udfs.flink_outputs import JsonLinesWriter
 
-    files = {cfg.settings.outputs[kind]: name for kind, name in FILE_NAMES.items()}
+    files = {cfg.settings.outputs[kind]: name
+             for kind, name in output_file_names(cfg.settings).items()}
     written = (rows.map(JsonLinesWriter(os.path.abspath(cfg.output), files),
                         output_type=Types.INT())
                .set_parallelism(1).name("write json lines"))
@@ -185,7 +186,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     env.execute(cfg.job_name)
     LOG.info("finished in %.1f s", time.time() - started)
     if cfg.sink == "files":
-        for name in FILE_NAMES.values():
+        for name in output_file_names(cfg.settings).values():
             path = os.path.join(cfg.output, name)
             if os.path.exists(path):
                 with open(path, "rb") as f:

@@ -1,13 +1,14 @@
 """The dataflow, independent of where records come from and go to.
 
     contact events ─ source: key, event time ─┐ keyBy ContactId
-    CTRs ─────────── source: key, event time ─┴─ ContactState ─ queue puts ─ keyBy queue ─┐
-                                                  │                            QueueWindows ─┐
-                                                  └─ fact puts ─┐ keyBy agent                │
-    agent events ─── source: key, event time ── keyBy agent ────┴─ AgentState ─ agent       │
-                                                                  metrics, contact facts ───┤
-    unreadable records ─ Reject ─┐                                                          │
-    dead letters (parse errors, late records) ──────────────────────────────────────── sink
+    CTRs ─────────── source: key, event time ─┴─ ContactState ─ queue puts ───┐ keyBy queue
+                                                  │                  missed ──┴─ QueueWindows ─┐
+                                                  └─ fact puts ─┐ keyBy agent   │              │
+    agent events ─── source: key, event time ── keyBy agent ────┴─ AgentState ──┘ agent        │
+                                                                  metrics, contact facts ──────┤
+    (--report-windows) primary window totals of both ─ keyBy queue / agent ─ ReportWindows ────┤
+    unreadable records ─ Reject ─┐                                                             │
+    dead letters (parse errors, late records) ─────────────────────────────────────────── sink
 
 Event time and watermarks come from the sources (``jobs.sources``: per partition, in Java), one
 strategy per input stream, so neither a reader that owns several partitions nor one stream's read
@@ -17,8 +18,6 @@ source factory and returns the one stream of output rows; the caller attaches th
 """
 
 from __future__ import annotations
-
-from typing import Optional
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
@@ -32,10 +31,13 @@ from udfs.flink_outputs import (
     AGENT_PUT_TAG,
     KEYED_RAW_TYPE,
     KEYED_TYPE,
+    MISSED_PUT_TAG,
     OUTPUT_ROW_TYPE,
     OUTPUT_TAG,
+    REPORT_TAG,
 )
 from udfs.flink_queue_windows import QueueWindowsFunction
+from udfs.flink_reports import ReportWindowsFunction
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CONTACT_EVENTS, STREAM_CTRS
 from udfs.settings import Settings
 
@@ -88,7 +90,7 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
                                   (STREAM_CONTACT_EVENTS, STREAM_CTRS, STREAM_AGENT_EVENTS),
                                   settings.out_of_orderness_ms)
     ce, ct, ae = streams[STREAM_CONTACT_EVENTS], streams[STREAM_CTRS], streams[STREAM_AGENT_EVENTS]
-    agent_puts: Optional[DataStream] = None
+    contacts = agent_puts = agents = queue_rows = None
     if ce is not None or ct is not None:
         ce = ce if ce is not None else _empty(env, KEYED_RAW_TYPE)
         ct = ct if ct is not None else _empty(env, KEYED_RAW_TYPE)
@@ -97,10 +99,6 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
                     .name("contact state"))
         outputs.append(contacts.get_side_output(OUTPUT_TAG))
         agent_puts = contacts.get_side_output(AGENT_PUT_TAG)
-        queue_rows = (keyed(contacts)
-                      .process(QueueWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
-                      .name("queue windows"))
-        outputs.append(queue_rows)
     if ae is not None or agent_puts is not None:
         ae = ae if ae is not None else _empty(env, KEYED_RAW_TYPE)
         agent_puts = agent_puts if agent_puts is not None else _empty(env, KEYED_TYPE)
@@ -109,5 +107,20 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
                   .name("agent state"))
         outputs.append(agents)
         outputs.append(agents.get_side_output(OUTPUT_TAG))
+    if contacts is not None:
+        queue_puts = contacts
+        if agents is not None:  # contacts_missed: the agents' MISSED/REJECTED, keyed by queue
+            queue_puts = contacts.union(agents.get_side_output(MISSED_PUT_TAG))
+        queue_rows = (keyed(queue_puts)
+                      .process(QueueWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
+                      .name("queue windows"))
+        outputs.append(queue_rows)
+    if settings.report_windows:  # report intervals: rollups of the primary windows
+        primaries = [op.get_side_output(REPORT_TAG) for op in (queue_rows, agents)
+                     if op is not None]
+        first, rest = primaries[0], primaries[1:]
+        outputs.append(keyed(first.union(*rest) if rest else first)
+                       .process(ReportWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
+                       .name("report windows"))
     first, rest = outputs[0], outputs[1:]
     return first.union(*rest) if rest else first

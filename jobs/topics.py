@@ -57,13 +57,16 @@ def _client_config(kafka_properties: dict) -> dict:
 
 def ensure_output_topics(cfg) -> None:
     """The job's output topics, created if missing (metric and contact topics compacted)."""
-    from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE
+    from udfs.settings import AGENT, CONTACT, DEADLETTER, QUEUE, REPORT_KINDS, report_output
 
     outs = cfg.settings.outputs
+    reports = [outs[report_output(kind, name)] for name, _ in cfg.settings.report_windows
+               for kind in REPORT_KINDS]
     try:
         created = ensure_topics(cfg.bootstrap_servers,
-                                [outs[QUEUE], outs[AGENT], outs[CONTACT], outs[DEADLETTER]],
-                                compacted=[outs[QUEUE], outs[AGENT], outs[CONTACT]],
+                                [outs[QUEUE], outs[AGENT], outs[CONTACT], outs[DEADLETTER],
+                                 *reports],
+                                compacted=[outs[QUEUE], outs[AGENT], outs[CONTACT], *reports],
                                 client_config=_client_config(cfg.kafka_properties))
     except Exception as e:  # noqa: BLE001 - a broker we cannot administer is not fatal here
         LOG.warning("could not check/create output topics (%s); the job continues", e)

@@ -101,6 +101,15 @@ def ctr(contact_id: str, *, last_update: str, disconnect: str, channel: str = "V
     return json.dumps(record)
 
 
+def _snapshot_contact(at: str, cid: str, state: str, queue: Optional[str] = None,
+                      channel: str = "VOICE") -> dict:
+    """One ``Contacts`` entry: ``(ContactId, State[, queue name[, channel]])``."""
+    return {"ContactId": cid, "State": state, "Channel": channel,
+            "StateStartTimestamp": t_ms(at), "InitiationMethod": "INBOUND",
+            "Queue": {"ARN": queue_arn(queue), "Name": queue} if queue else None,
+            "QueueTimestamp": None, "ConnectedToAgentTimestamp": None, "InitialContactId": None}
+
+
 def agent_event(agent: str, event_id: str, event_type: str, at: str, *, status: str,
                 contacts: tuple = (), username: Optional[str] = None,
                 routing_profile: str = "Basic", hierarchy: tuple = ()) -> str:
@@ -117,10 +126,7 @@ def agent_event(agent: str, event_id: str, event_type: str, at: str, *, status: 
             "RoutingProfile": {"ARN": f"{INSTANCE}/routing-profile/{routing_profile}",
                                "Name": routing_profile, "InboundQueues": [],
                                "DefaultOutboundQueue": None, "Concurrency": []}},
-        "Contacts": [{"ContactId": cid, "State": state, "Channel": "VOICE",
-                      "StateStartTimestamp": t_ms(at), "InitiationMethod": "INBOUND",
-                      "Queue": None, "QueueTimestamp": None, "ConnectedToAgentTimestamp": None,
-                      "InitialContactId": None} for cid, state in contacts],
+        "Contacts": [_snapshot_contact(at, *contact) for contact in contacts],
     }
     return json.dumps({"AWSAccountId": "111122223333", "AgentARN": agent_arn(agent),
                        "CurrentAgentSnapshot": snapshot, "PreviousAgentSnapshot": None,

@@ -421,3 +421,47 @@ def test_describe_redacts_secrets(tmp_path: Path) -> None:
 def test_bad_kafka_property_error_does_not_echo_a_secret(files_args: list[str]) -> None:
     msg = config_error([*files_args, "--kafka-property", f"sasl.jaas.config{SECRET}"])
     assert SECRET not in msg
+
+
+# --- report intervals -----------------------------------------------------------------------
+
+
+def test_report_windows_default_none(files_args: list[str]) -> None:
+    cfg = parse_args(files_args)
+    assert cfg.settings.report_windows == ()
+    assert set(config.output_file_names(cfg.settings)) == {"queue", "agent", "contact",
+                                                             "deadletter"}
+
+
+def test_report_windows_topics_and_files(files_args: list[str]) -> None:
+    cfg = parse_args(files_args + ["--report-windows", "15m, 30m,1h,1d",
+                                   "--queue-metrics-topic", "q"])
+    s = cfg.settings
+    assert s.report_windows == (("15m", 900_000), ("30m", 1_800_000), ("1h", 3_600_000),
+                                ("1d", 86_400_000))
+    assert s.outputs["queue.15m"] == "q.15m"
+    assert s.outputs["agent.1d"] == "connect.metrics.agent.1d"
+    files = config.output_file_names(s)
+    assert files["queue.15m"] == "queue_metrics_15m.jsonl"
+    assert files["agent.1h"] == "agent_metrics_1h.jsonl"
+    assert files["queue"] == "queue_metrics.jsonl"
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--report-windows", "90s"], "--report-windows: 90s is not a multiple of --window"),
+    (["--window", "7m", "--report-windows", "15m"], "not a multiple of --window (420s)"),
+    (["--report-windows", "15m,15m"], "--report-windows: 15m given twice"),
+    (["--report-windows", "15 minutes"], "--report-windows: expected comma-separated"),
+    (["--report-windows", "15m,x"], "--report-windows: expected a duration"),
+    (["--report-windows", "0m"], "--report-windows: 0m is not a multiple"),
+])
+def test_report_windows_validation_names_the_flag(files_args: list[str], flags: list[str],
+                                                 message: str) -> None:
+    assert message in config_error(files_args + flags)
+
+
+def test_report_windows_from_properties(files_args: list[str], tmp_path: Path) -> None:
+    path = write_properties(tmp_path, [{"PropertyGroupId": "ConnectMetrics",
+                                        "PropertyMap": {"report-windows": "1h"}}])
+    cfg = parse_args(files_args + ["--properties", path])
+    assert cfg.settings.report_windows == (("1h", 3_600_000),)

@@ -20,17 +20,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from tools.reference import DEFAULT_THRESHOLDS, DEFAULT_WINDOW_S, expected_metrics
+from tools.reference import (
+    DEFAULT_THRESHOLDS,
+    DEFAULT_WINDOW_S,
+    expected_metrics,
+    expected_report_metrics,
+)
 from tools.sim.config import DEFAULT_START, FaultConfig, SimConfig
 from tools.sim.delivery import AGENT_EVENTS, CONTACT_EVENTS, CTRS
-from tools.sim.files import write_expected, write_feeds
+from tools.sim.files import write_expected, write_expected_reports, write_feeds
 from tools.sim.kafka_out import DEFAULT_TOPICS, KEEP_FOREVER, Pacing, produce
 from tools.sim.progress import Progress
 from tools.sim.simulation import Simulation
 from tools.sim.timefmt import iso_s, parse_iso
 
 _DEFAULT_FAULTS = FaultConfig()
-_DURATION = re.compile(r"^(\d+)(ms|s|m|min|h)?$")
+_DURATION = re.compile(r"^(\d+)(ms|s|m|min|h|d)?$")
 
 
 def parse_window_s(text: str) -> int:
@@ -40,10 +45,16 @@ def parse_window_s(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r}")
     value, unit = int(match.group(1)), match.group(2) or "s"
     seconds = {"ms": value / 1000, "s": value, "m": value * 60, "min": value * 60,
-               "h": value * 3600}[unit]
+               "h": value * 3600, "d": value * 86400}[unit]
     if seconds <= 0 or seconds != int(seconds):
         raise argparse.ArgumentTypeError("window must be a positive whole number of seconds")
     return int(seconds)
+
+
+def parse_report_windows(text: str) -> tuple[tuple[str, int], ...]:
+    """``15m,1h,1d`` -> ``(("15m", 900), ("1h", 3600), ("1d", 86400))``, names as given."""
+    return tuple((name.strip(), parse_window_s(name)) for name in text.split(",")
+                 if name.strip())
 
 
 def parse_thresholds(text: str) -> tuple[int, ...]:
@@ -85,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="window size for the expected metrics, seconds (60, 60s, 1m)")
     p.add_argument("--thresholds", type=parse_thresholds, default=DEFAULT_THRESHOLDS,
                    help="service-level thresholds in seconds, comma separated")
+    p.add_argument("--report-windows", type=parse_report_windows, default=(),
+                   metavar="15m,1h,...",
+                   help="also the expected metrics of these report intervals: "
+                        "expected_queue_metrics_NAME.jsonl, expected_agent_metrics_NAME.jsonl "
+                        "(default: none)")
     f = p.add_argument_group("faults")
     f.add_argument("--ctr-duplicates", type=_share, default=_DEFAULT_FAULTS.ctr_duplicates,
                    help="share of CTRs delivered 2-3x (exact and older preliminary copies)")
@@ -143,15 +159,19 @@ def config_from_args(args: argparse.Namespace, now_ms: Optional[int] = None) -> 
 
 
 def generate(cfg: SimConfig, out: Path, window_s: int = DEFAULT_WINDOW_S,
-             thresholds: Sequence[int] = DEFAULT_THRESHOLDS, quiet: bool = True
-             ) -> dict[str, Any]:
-    """What the CLI does for files, as a function: feeds, expected metrics and truth.json in
-    ``out``; returns the truth summary (the content of truth.json)."""
+             thresholds: Sequence[int] = DEFAULT_THRESHOLDS, quiet: bool = True,
+             report_windows: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+    """What the CLI does for files, as a function: feeds, expected metrics (also of the report
+    intervals ``(name, seconds)``) and truth.json in ``out``; returns the truth summary (the
+    content of truth.json)."""
     sim = Simulation(cfg)
     progress = Progress(cfg.start_ms, cfg.end_ms, enabled=not quiet)
     write_feeds(sim.records(), out, progress)
     progress.finish()
     expected = expected_metrics(sim.truth, window_s, thresholds)
+    if report_windows:
+        write_expected_reports(out, expected_report_metrics(sim.truth, report_windows,
+                                                            thresholds))
     return write_expected(sim.truth, out, expected.queue, expected.agent, window_s, thresholds)
 
 
@@ -190,6 +210,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         expected = expected_metrics(sim.truth, args.window, args.thresholds)
         write_expected(sim.truth, args.out, expected.queue, expected.agent, args.window,
                        args.thresholds)
+        if args.report_windows:
+            write_expected_reports(args.out, expected_report_metrics(
+                sim.truth, args.report_windows, args.thresholds))
     if not args.quiet:
         print(f"simulate: {sum(counts.values()):,} records to {where} "
               f"({', '.join(f'{s} {n:,}' for s, n in counts.items())}); timeline from "

@@ -72,6 +72,7 @@ class Inserted(NamedTuple):
     point: tuple  # the new (event_ms, flags, EventId)
     configs: bool  # the configuration history changed
     missed: bool  # a first MISSED/REJECTED time was added or moved earlier
+    moved: tuple = ()  # (contact_id, previous first time or None) of those (contacts_missed)
 
 
 def insert_event(state: AgentState, ev: AgentEvent) -> Optional[Inserted]:
@@ -84,13 +85,13 @@ def insert_event(state: AgentState, ev: AgentEvent) -> Optional[Inserted]:
     point = (ev.event_ms, flags, ev.event_id)
     bisect.insort_right(state.points, point, key=_first)
     configs = ev.config is not None and _insert_config(state, ev.event_ms, ev.config)
-    missed = False
+    moved = []
     for cid in newly_missed((), ev.contacts):
         first = state.missed_first.get(cid)
         if first is None or ev.event_ms < first:
             state.missed_first[cid] = ev.event_ms
-            missed = True
-    return Inserted(point, configs, missed)
+            moved.append((cid, first))
+    return Inserted(point, configs, bool(moved), tuple(moved))
 
 
 def restore_points(state: AgentState, log) -> None:

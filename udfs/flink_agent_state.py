@@ -67,11 +67,21 @@ from udfs.agent_state import (
     stored_history,
 )
 from udfs.flink_ingest import Ingest
-from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
+from udfs.flink_outputs import (
+    MISSED_PUT_TAG,
+    OUTPUT_TAG,
+    REPORT_TAG,
+    dead_letter_row,
+    keyed_row,
+    output_row,
+)
 from udfs.late import late_raw_dead_letter, record_json
 from udfs.lru import LruCache
+from udfs.missed_contacts import missed_key, missed_puts
 from udfs.output_records import agent_record, contact_fact_record
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CTRS
+from udfs.reports.messages import report_key
+from udfs.reports.records import agent_message
 from udfs.settings import AGENT, CONTACT, DEADLETTER, Settings
 from udfs.windows import fire_time, is_fired
 
@@ -150,22 +160,28 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.counters["agents_dropped"].inc()
 
     # -- output rows ------------------------------------------------------------------------
-    def _window_row(self, agent_arn: str, st: AgentState, ws: int):
+    def _window_emission(self, agent_arn: str, st: AgentState, ws: int) -> list:
+        """The window's record (and its report-interval message), if it must be emitted."""
         emission = next_emission(st, ws, self.s.window_ms, self.s.agent_timeout_ms)
         if emission is None:
-            return None
-        revision, times, non_response, handled, (username, profile, hierarchy) = emission
+            return []
+        revision, times, non_response, handled, names = emission
+        username, profile, hierarchy = names
         record = agent_record(agent_arn, ws, self.s.window_ms, revision, username, profile,
                               hierarchy, times, non_response, handled)
-        return output_row(self.s.outputs[AGENT], record, self.s)
+        rows = [output_row(self.s.outputs[AGENT], record, self.s)]
+        if self.s.report_windows:
+            msg = agent_message(agent_arn, ws, names, times, non_response, handled)
+            rows.append((REPORT_TAG, keyed_row(report_key(msg), msg)))
+        return rows
 
     def _window_rows(self, agent_arn: str, st: AgentState, starts) -> tuple[list, list]:
         """(rows, their window starts) of the windows in ``starts`` whose numbers changed."""
         rows, changed = [], []
         for ws in starts:
-            row = self._window_row(agent_arn, st, ws)
-            if row is not None:
-                rows.append(row)
+            emitted = self._window_emission(agent_arn, st, ws)
+            if emitted:
+                rows.extend(emitted)
                 changed.append(ws)
         return rows, changed
 
@@ -204,6 +220,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
             self.counters["event_duplicates"].inc()
             return
         self.points.add(inserted.point)
+        for put in missed_puts(agent_arn, ev.event_ms, ev.contacts, inserted.moved):
+            yield MISSED_PUT_TAG, keyed_row(missed_key(put), put)
         ctx.timer_service().register_event_time_timer(window_timer(ev.event_ms, self.s.window_ms))
         rows, changed = self._window_rows(agent_arn, st,
                                           refresh_windows(ev.event_ms, wm, self.s.window_ms))
@@ -232,14 +250,13 @@ class AgentStateFunction(KeyedCoProcessFunction):
             yield from self._join_or_wait(st, put.revision, rec, wm, ctx)
         if ws is None:
             return
-        row = None
+        rows = []
         if is_fired(ws, wm, w):
-            row = self._window_row(agent_arn, st, ws)
+            rows = self._window_emission(agent_arn, st, ws)
         else:
             ctx.timer_service().register_event_time_timer(fire_time(ws, w))
         self._store(st, windows=(ws,))
-        if row is not None:
-            yield row
+        yield from rows
 
     def _unapplied(self, st: AgentState, put, outcome: str):
         """A put into a window closed for good, or the upsert of such a retraction's revision:
@@ -285,7 +302,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
 
     def _window_timer(self, agent_arn: str, st: AgentState, timestamp: int, ctx) -> list:
         ws = timer_window(timestamp, self.s.window_ms)
-        row = self._window_row(agent_arn, st, ws)
+        rows = self._window_emission(agent_arn, st, ws)
         after = after_window_timer(st, timestamp, self.s)
         for timer in (after.chain, after.cleanup):
             if timer is not None:
@@ -293,6 +310,6 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if after.drop:
             self._drop(agent_arn)
         else:
-            changed = after.windows if row is None else (*after.windows, ws)
+            changed = (*after.windows, ws) if rows else after.windows
             self._store(st, after.pruned.points, after.pruned.history, changed)
-        return [] if row is None else [row]
+        return rows

@@ -28,6 +28,15 @@ KEYED_TYPE = Types.ROW([Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
 # Raw input records on their way to a keyed operator: Row(key, raw JSON) (the operator parses).
 KEYED_RAW_TYPE = Types.ROW([Types.STRING(), Types.STRING()])
 AGENT_PUT_TAG = OutputTag("agent-puts", KEYED_TYPE)
+# agent operator -> queue windows: Row(queue key, MissedPut) for contacts_missed
+MISSED_PUT_TAG = OutputTag("missed-puts", KEYED_TYPE)
+# queue / agent windows -> report rollup: Row(report key, PrimaryWindow), with --report-windows
+REPORT_TAG = OutputTag("report-windows", KEYED_TYPE)
+
+
+def keyed_row(key: str, value: object) -> Row:
+    """A record on its way to a keyed operator (see KEYED_TYPE)."""
+    return Row(key, value)
 
 
 def output_row(topic: str, record: dict, settings: Settings) -> Row:

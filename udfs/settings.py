@@ -13,6 +13,13 @@ AGENT = "agent"
 CONTACT = "contact"
 DEADLETTER = "deadletter"
 OUTPUT_KINDS = (QUEUE, AGENT, CONTACT, DEADLETTER)
+REPORT_KINDS = (QUEUE, AGENT)
+
+
+def report_output(kind: str, name: str) -> str:
+    """The output kind of a report interval's records, e.g. ``queue.15m`` (its topic is the
+    primary topic + ``.15m``, its file ``queue_metrics_15m.jsonl``)."""
+    return f"{kind}.{name}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,9 @@ class Settings:
     # An output record (Kafka key + JSON value) above this goes to the dead letters instead of
     # the sink (--max-record-bytes; Kafka's default max.request.size is 1 MiB).
     max_record_bytes: int = 900 * 1024
+    # report intervals (SPEC "Report intervals"): ((name as given, size ms), ...), each a
+    # multiple of window_ms; each adds the outputs report_output(QUEUE / AGENT, name)
+    report_windows: tuple = ()
     # output kind -> Kafka topic (or file stem in file mode)
     outputs: dict = field(default_factory=lambda: {
         QUEUE: "connect.metrics.queue",
@@ -40,3 +50,10 @@ class Settings:
         CONTACT: "connect.contacts",
         DEADLETTER: "connect.deadletter",
     })
+
+
+def window_lateness_ms(settings: Settings) -> int:
+    """How long after its end a primary window can still be revised (the longest lateness any
+    input it counts has; CTRs may have their own)."""
+    return max(settings.allowed_lateness_ms,
+               getattr(settings, "ctr_allowed_lateness_ms", 0) or 0)
