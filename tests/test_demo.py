@@ -55,3 +55,46 @@ def test_demo_runs_unattended_and_shows_metrics(tmp_path):
     final = proc.stdout.split("Final metrics", 1)[1]
     assert "Queues" in final and "Agents" in final
     assert "waiting for the first window" not in final
+
+
+def live_rec(as_of: str, in_queue: int, **fields) -> dict:
+    rec = {"key": "arn:q/abc|VOICE", "as_of": as_of, "queue_arn": "arn:q/abc",
+           "queue_name": "Sales", "channel": "VOICE", "contacts_in_queue": in_queue,
+           "oldest_contact_age": 95.0 if in_queue else None, "agents_online": 4,
+           "agents_available": 1, "agents_on_contact": 2, "agents_after_contact_work": 1}
+    rec.update(fields)
+    return rec
+
+
+def test_live_queue_gauges_show_the_newest_tick():
+    board = MetricsBoard()
+    board.add("queue_live", live_rec("2024-01-15T08:00:20Z", 3))
+    board.add("queue_live", live_rec("2024-01-15T08:00:10Z", 9))  # an older tick: ignored
+    screen = render(board, "status")
+    row = next(line for line in screen.splitlines() if line.startswith("Sales"))
+    assert row.split() == ["Sales", "VOICE", "08:00:20", "3", "1:35", "1", "2", "1", "4"]
+    agent_q = live_rec("2024-01-15T08:00:20Z", 0, key="x", queue_arn="arn:i/queue/agent/a1",
+                       queue_name=None)
+    board.add("queue_live", agent_q)  # an agent's own queue with nobody waiting: not shown
+    assert render(board, "s").count("VOICE") == 1
+    assert "Live queues" not in render(MetricsBoard(), "status")
+
+
+def test_demo_staffs_the_center_for_its_load():
+    from tools.demo_staffing import agents_for, erlang_c, offered_load, service_level
+
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: P(wait) = utilisation
+    assert erlang_c(3, 3.0) == 1.0 and service_level(3, 3.0, 200) == 0.0
+    erlangs, aht = offered_load(300)
+    n = agents_for(300)
+    routable = int(n * 0.9)
+    assert service_level(routable, erlangs, aht) >= 0.8 > service_level(int(erlangs), erlangs,
+                                                                          aht)
+    assert agents_for(600) > agents_for(300) > agents_for(60) >= 3
+
+
+def test_demo_simulates_the_past_at_most_five_hours():
+    from tools.demo import sim_span_s, sim_start
+
+    assert sim_span_s(None, 30) == 5 * 3600 and sim_span_s(60, 30) == 2400
+    assert sim_start(1705312845.0, 3600) == "2024-01-15T09:00:00Z"  # 10:00:45 - 1 h, whole min

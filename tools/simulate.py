@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--realtime: now, rounded down to the minute)")
     p.add_argument("--duration", type=int, default=3600, help="seconds of arrivals")
     p.add_argument("--queues", type=int, default=4, help="number of inbound queues")
+    p.add_argument("--handle-scale", type=float, default=None,
+                   help="talk and ACW time multiplier (1 = realistic handle times; default: "
+                        "fitted so the agents can carry the contacts)")
     p.add_argument("--window", type=parse_window_s, default=DEFAULT_WINDOW_S,
                    help="window size for the expected metrics, seconds (60, 60s, 1m)")
     p.add_argument("--thresholds", type=parse_thresholds, default=DEFAULT_THRESHOLDS,
@@ -135,7 +138,7 @@ def config_from_args(args: argparse.Namespace, now_ms: Optional[int] = None) -> 
                              args.malformed)
     return SimConfig(seed=args.seed, agents=args.agents, contacts=args.contacts,
                      start_ms=start_ms, duration_s=args.duration, queues=args.queues,
-                     faults=faults)
+                     faults=faults, handle_scale=args.handle_scale)
 
 
 def generate(cfg: SimConfig, out: Path, window_s: int = DEFAULT_WINDOW_S,

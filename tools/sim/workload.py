@@ -57,6 +57,8 @@ class Workload:
         demand_s = cfg.contacts * sum(w * _BASE_HANDLE_S[k] for k, w in KIND_MIX)
         raw = 0.8 * capacity_s / demand_s if demand_s else 1.0
         self.scale = min(MAX_SCALE, max(MIN_SCALE, raw))
+        if cfg.handle_scale is not None:
+            self.scale = cfg.handle_scale
 
     # -- arrivals --------
     def arrivals(self, rng: random.Random) -> list[Arrival]:
