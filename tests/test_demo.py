@@ -98,3 +98,72 @@ def test_demo_simulates_the_past_at_most_five_hours():
 
     assert sim_span_s(None, 30) == 5 * 3600 and sim_span_s(60, 30) == 2400
     assert sim_start(1705312845.0, 3600) == "2024-01-15T09:00:00Z"  # 10:00:45 - 1 h, whole min
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """Every live process below ``pid`` (pid -> command line), through any depth."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                commands[int(entry)] = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found[child] = commands.get(child, "")
+                todo.append(child)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_killing_the_demo_leaves_nothing_running(tmp_path):
+    """SIGKILL runs no cleanup: the watchdog must end the job (and its Flink JVM), the
+    simulator, the wallboard and the broker JVM within a few seconds."""
+    import signal
+    import time
+
+    from tools.processes import pid_alive
+
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tools.demo", "--duration", "600", "--workdir", str(tmp_path),
+         "--wallboard-port", "0"], cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "demo.err", "w"))
+    try:
+        deadline = time.monotonic() + 180
+        started: dict[int, str] = {}
+        while time.monotonic() < deadline and demo.poll() is None:
+            started = descendants(demo.pid)
+            javas = [c for c in started.values() if "java" in c.split(" ", 1)[0]]
+            names = " ".join(started.values())
+            if len(javas) >= 2 and all(m in names for m in (
+                    "tools.simulate", "tools.wallboard", "jobs.connect_metrics",
+                    "tools.demo_guard")):
+                break  # broker JVM, the job's Flink JVM and every Python child are up
+            time.sleep(1)
+        else:
+            raise AssertionError(f"the demo did not start everything: {started}\n"
+                                 + (tmp_path / "demo.err").read_text()[-3000:])
+        time.sleep(3)
+        started = descendants(demo.pid)
+        demo.send_signal(signal.SIGKILL)
+        demo.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(pid_alive(p) for p in started):
+            time.sleep(0.5)
+        left = {p: c for p, c in started.items() if pid_alive(p)}
+        assert not left, f"still running after the demo was killed: {left}"
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()

@@ -104,7 +104,10 @@ def rollup(windows: list[dict], threshold: str = DEFAULT_THRESHOLD) -> dict:
     # service_level x queued / 100 = the contacts queued less than X s (exact up to rounding)
     within = sum(((w.get("service_level") or {}).get(threshold) or 0.0)
                  * (w.get("contacts_queued") or 0) / 100.0 for w in windows)
-    handle = sum(w.get("sum_handle_time") or 0.0 for w in windows)
+    # the sum behind the average where the record has it, else average x count (the same)
+    handle = sum(w["sum_handle_time"] if w.get("sum_handle_time") is not None
+                 else (w.get("avg_handle_time") or 0.0) * (w.get("contacts_handled") or 0)
+                 for w in windows)
     return {
         "contacts_queued": queued, "contacts_handled": handled, "contacts_abandoned": abandoned,
         "service_level": 100.0 * within / queued if queued else None,
