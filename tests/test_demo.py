@@ -167,3 +167,25 @@ def test_killing_the_demo_leaves_nothing_running(tmp_path):
         if demo.poll() is None:
             demo.kill()
             demo.wait()
+
+
+def test_the_guard_ends_the_watched_groups_when_its_pipe_closes():
+    """What happens when the demo dies: the kernel closes the pipe's write end."""
+    import time
+
+    from tools.demo_guard import Guard
+    from tools.processes import pid_alive
+
+    guard = Guard.start()
+    # a child that ignores SIGTERM, with a grandchild in its group: both must end
+    child = subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300 & wait"],
+                             start_new_session=True)
+    time.sleep(0.3)
+    grandchildren = [int(p) for p in subprocess.run(["pgrep", "-g", str(child.pid)],
+                                                    capture_output=True, text=True).stdout.split()]
+    assert len(grandchildren) == 2
+    guard.watch(child.pid)
+    guard.close()  # like the demo's end of the pipe closing
+    child.wait(timeout=10)
+    assert not any(pid_alive(p) for p in grandchildren)
+    assert guard.process.returncode == 0
