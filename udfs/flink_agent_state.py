@@ -1,9 +1,9 @@
 """The operator keyed by agent ARN: agent metric windows and the contact-fact join.
 
-Input 1: normalized agent events; input 2: contact-fact puts from the contact operator (keyed by
-the fact's agent; "" for facts without an agent, which are emitted as they are). Decisions live in
-``udfs.agent_state``; this wrapper keeps the state, the timers (window ends, join times) and
-checks lateness.
+Input 1: agent events (raw JSON, parsed here); input 2: contact-fact puts from the contact
+operator (keyed by the fact's agent; "" for facts without an agent, which are emitted as they
+are). Decisions live in ``udfs.agent_state``; this wrapper keeps the state, the timers (window
+ends, join times) and checks lateness.
 
 Why the state is split and cached (profiled: reading and writing one pickled ``AgentState`` per
 event and timer was over half of all Python time, and facts waiting for their join made it grow
@@ -45,6 +45,7 @@ from udfs.agent_state import (
     restore_points,
     retract_ctr,
 )
+from udfs.flink_ingest import Ingest
 from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
 from udfs.late import late_dead_letter
 from udfs.output_records import agent_record, contact_fact_record
@@ -63,6 +64,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.points = self.history = self.windows = self.pending = None
         self.cache: dict = {}
         self.counters: dict = {}
+        self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
 
     def open(self, runtime_context: RuntimeContext):
         self.points = runtime_context.get_list_state(ListStateDescriptor("agent-points", PICKLED))
@@ -72,6 +74,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
         self.cache = {}
+        self.ingest.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("agents")
         self.counters = {name: group.counter(name) for name in (
             "event_duplicates", "late_agent_events", "facts_joined", "late_puts")}
@@ -152,7 +155,11 @@ class AgentStateFunction(KeyedCoProcessFunction):
         ctx.timer_service().register_event_time_timer(fire_time(ws, self.s.window_ms))
 
     # -- inputs -----------------------------------------------------------------------------
-    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
+    def process_element1(self, raw, ctx: KeyedCoProcessFunction.Context):
+        value, dead = self.ingest.parse(raw)
+        if dead is not None:
+            yield OUTPUT_TAG, dead
+            return
         wm = ctx.timer_service().current_watermark()
         if is_late(value.event_ms, wm, self.s.window_ms, self.s.allowed_lateness_ms):
             self.counters["late_agent_events"].inc()
