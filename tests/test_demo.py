@@ -189,3 +189,14 @@ def test_the_guard_ends_the_watched_groups_when_its_pipe_closes():
     child.wait(timeout=10)
     assert not any(pid_alive(p) for p in grandchildren)
     assert guard.process.returncode == 0
+
+
+def test_handle_scale_overrides_the_fitted_handle_times_and_defaults_stay():
+    from tools.sim.simulation import Simulation
+    from tools.simulate import build_parser, config_from_args
+
+    base = ["--agents", "12", "--contacts", "600", "--out", "x"]
+    fitted = config_from_args(build_parser().parse_args(base))
+    assert fitted.handle_scale is None and Simulation(fitted).workload.scale == 0.25
+    real = config_from_args(build_parser().parse_args([*base, "--handle-scale", "1"]))
+    assert Simulation(real).workload.scale == 1.0
