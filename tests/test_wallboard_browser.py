@@ -8,6 +8,7 @@ The test skips only where no Chromium is installed (Debian: ``apt-get install ch
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -63,7 +64,9 @@ class Chromium:
         port = port_file.read_text().split()[0]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
             page = next(t for t in json.load(r) if t["type"] == "page")
-        self.ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=20)
+        self._stack = contextlib.ExitStack()
+        self.ws = self._stack.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=20))
         self.next_id = 0
 
     def call(self, method: str, timeout: float = 30.0, **params) -> dict:
@@ -87,7 +90,7 @@ class Chromium:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self._stack.close()
         finally:
             if self.proc.poll() is None:
                 os.killpg(self.proc.pid, signal.SIGTERM)

@@ -79,6 +79,13 @@ def test_the_newest_window_is_shown_and_the_hour_is_rolled_up_from_sums():
     assert card["live"] is None  # before the live topics exist: windowed metrics only
 
 
+def test_a_queue_keeps_its_name_when_its_newest_window_has_none():
+    board = Board()
+    board.add(QUEUE, qwin("2024-01-15T08:05:00Z"))
+    board.add(QUEUE, qwin("2024-01-15T08:06:00Z", queue_name=None))
+    assert board.view()["queues"][0]["name"] == "Sales"
+
+
 def test_rollup_of_nothing_is_null_not_zero():
     assert rollup([]) == {"contacts_queued": 0, "contacts_handled": 0, "contacts_abandoned": 0,
                           "service_level": None, "abandonment_rate": None,

@@ -43,10 +43,15 @@ class MetricsBoard:
     def latest(self, table: dict, by: str) -> list[dict]:
         """The newest window of each queue/agent (``by`` = the identity field)."""
         newest: dict = {}
+        names: dict = {}  # a window fed only by records without a name has queue_name null
         for r in table.values():
             cur = newest.get(r[by])
             if cur is None or r["window_start"] > cur["window_start"]:
                 newest[r[by]] = r
+            if r.get("queue_name"):
+                names[r[by]] = r["queue_name"]
+        newest = {k: {**r, "queue_name": names[k]} if names.get(k) and not r.get("queue_name")
+                  else r for k, r in newest.items()}
         return sorted(newest.values(), key=lambda r: (r.get("queue_name") or r.get("username")
                                                       or r[by], r.get("channel") or ""))
 

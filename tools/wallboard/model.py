@@ -190,12 +190,16 @@ def queue_views(board: Board) -> list[dict]:
     windows = _newest_by(list(board.queue_windows.values()), ("queue_arn", "channel"))
     live = {(r["queue_arn"], r["channel"]): r for r in board.queue_live.values()}
     th = board.threshold
+    # a window fed only by records without a name has queue_name null: any record's name serves
+    names = {r["queue_arn"]: r["queue_name"] for r in (*board.queue_windows.values(),
+                                                       *board.queue_live.values())
+             if r.get("queue_name")}
     cards = []
     for ident in sorted(set(windows) | set(live)):
         rows = windows.get(ident, [])
         gauges = live.get(ident)
         latest = rows[-1] if rows else None
-        name = (gauges or {}).get("queue_name") or (latest or {}).get("queue_name")
+        name = names.get(ident[0])
         hour = [r for r in rows if board.clock is None
                 or (parse_ts(r["window_end"]) or 0) > board.clock - HISTORY_S]
         total = rollup(hour, th)
