@@ -40,18 +40,21 @@ class MetricsBoard:
             self.revisions += 1
         table[record["key"]] = record
 
-    def latest(self, table: dict, by: str) -> list[dict]:
-        """The newest window of each queue/agent (``by`` = the identity field)."""
+    def latest(self, table: dict, by: str, also: Optional[str] = None) -> list[dict]:
+        """The newest window of each queue/agent (``by`` = the identity field, ``also`` a
+        second one: queue records are per queue and channel)."""
         newest: dict = {}
         names: dict = {}  # a window fed only by records without a name has queue_name null
         for r in table.values():
-            cur = newest.get(r[by])
+            ident = (r[by], r.get(also)) if also else r[by]
+            cur = newest.get(ident)
             if cur is None or r["window_start"] > cur["window_start"]:
-                newest[r[by]] = r
+                newest[ident] = r
             if r.get("queue_name"):
                 names[r[by]] = r["queue_name"]
-        newest = {k: {**r, "queue_name": names[k]} if names.get(k) and not r.get("queue_name")
-                  else r for k, r in newest.items()}
+        newest = {k: {**r, "queue_name": names[r[by]]}
+                  if names.get(r[by]) and not r.get("queue_name") else r
+                  for k, r in newest.items()}
         return sorted(newest.values(), key=lambda r: (r.get("queue_name") or r.get("username")
                                                       or r[by], r.get("channel") or ""))
 
@@ -124,7 +127,7 @@ def agent_table(rows: list[dict], limit: int = 15) -> list[str]:
 
 def render(board: MetricsBoard, status: str) -> str:
     """The whole screen: status line, queue table, agent table, counters."""
-    queues = board.latest(board.queues, "queue_arn")
+    queues = board.latest(board.queues, "queue_arn", "channel")
     agents = board.latest(board.agents, "agent_arn")
     lines = [status, ""]
     live = live_rows(board)
