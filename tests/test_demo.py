@@ -100,6 +100,19 @@ def test_demo_simulates_the_past_at_most_five_hours():
     assert sim_start(1705312845.0, 3600) == "2024-01-15T09:00:00Z"  # 10:00:45 - 1 h, whole min
 
 
+def test_demo_rush_is_short_and_only_in_long_runs():
+    from tools.demo import sim_contacts, sim_rush
+
+    assert sim_rush(3600) is None and sim_contacts(300, 3600) == 300
+    assert sim_rush(5 * 3600) == (9000, 1200, 1.7)
+    assert sim_contacts(300, 5 * 3600) == 1570  # 1500 + 20 min at 0.7x more
+    from tools.simulate import build_parser
+
+    assert build_parser().parse_args(["--rush", "9000,1200,1.7"]).rush == (9000, 1200, 1.7)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--rush", "9000,0,1.7"])
+
+
 def descendants(pid: int) -> dict[int, str]:
     """Every live process below ``pid`` (pid -> command line), through any depth."""
     children: dict[int, list[int]] = {}

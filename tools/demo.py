@@ -9,7 +9,8 @@ the final metrics and exits 0 (1 if no metric record arrived).
 
 The simulated center is staffed for its load (``tools.demo_staffing``: Erlang C for 80 % answered
 within 20 s, plus shrinkage) at realistic handle times, over a timeline of at most five simulated
-hours that ends before the wall clock (no event time lies in the future). If the demo dies in any
+hours that ends before the wall clock (no event time lies in the future), with a short rush
+halfway through runs of two hours or more. If the demo dies in any
 way, SIGKILL included, a watchdog (``tools.demo_guard``) ends everything it started.
 """
 
@@ -40,6 +41,7 @@ COMPACTED = ("queue", "agent", "contact", "queue_live", "agent_live")
 #: runs stagger shifts, which would leave a one-hour demo with a fraction of its agents.
 MAX_SIM_S = 5 * 3600
 WALLBOARD_PORT = 8050
+RUSH_S, RUSH_FACTOR = 1200, 1.7
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -78,6 +80,21 @@ def sim_span_s(duration: Optional[float], speed: float) -> int:
     if duration is None:
         return MAX_SIM_S
     return int(min(MAX_SIM_S, max(600.0, duration * speed + 600)))
+
+
+def sim_rush(span_s: int) -> Optional[tuple[int, int, float]]:
+    """A short rush (20 min, 1.7x the arrivals) halfway through a run of two hours or more:
+    the service level dips and recovers, as in a real center."""
+    if span_s < 2 * 3600:
+        return None
+    return (span_s // 2 // 60 * 60, RUSH_S, RUSH_FACTOR)
+
+
+def sim_contacts(contacts_per_hour: float, span_s: int) -> int:
+    """Contacts over the run: the hourly load, plus the rush's extra arrivals."""
+    rush = sim_rush(span_s)
+    extra_s = rush[1] * (rush[2] - 1.0) if rush else 0.0
+    return int(contacts_per_hour * (span_s + extra_s) / 3600)
 
 
 def sim_start(now_s: float, span_s: int) -> str:
@@ -148,15 +165,17 @@ class Demo:
 
     def start_simulator(self, bootstrap: str) -> None:
         span = sim_span_s(self.args.duration, self.args.speed)
+        rush = sim_rush(span)
         self.spawn("simulator", [
             "tools.simulate", "--to-kafka", "--bootstrap-servers", bootstrap, "--realtime",
             "--speed", str(self.args.speed), "--seed", str(self.args.seed),
             "--start", sim_start(time.time(), span), "--handle-scale", "1",
             "--agents", str(self.agents),
-            "--contacts", str(int(self.args.contacts_per_hour * span / 3600)),
-            "--duration", str(span)])
+            "--contacts", str(sim_contacts(self.args.contacts_per_hour, span)),
+            "--duration", str(span), *(["--rush", ",".join(map(str, rush))] if rush else [])])
         log(f"simulated center: {self.agents} agents for {self.args.contacts_per_hour} contacts "
-            f"per hour, {span / 3600:g} simulated hours at x{self.args.speed:g}")
+            f"per hour, {span / 3600:.2f} simulated hours at x{self.args.speed:g}"
+            + (f", a {rush[1] // 60}-minute rush {rush[0] / 3600:.1f} h in" if rush else ""))
 
     def start_wallboard(self, bootstrap: str) -> None:
         port = pick_port(self.args.wallboard_port)

@@ -44,6 +44,8 @@ class SimConfig:
     #: Talk/ACW time multiplier; None = fitted to the agents and contacts (``Workload``). The
     #: demo sets 1.0 (realistic handle times) and staffs the center for them instead.
     handle_scale: Optional[float] = None
+    #: A rush: (seconds after start, length in seconds, arrival-rate factor); None = none.
+    rush: Optional[tuple[int, int, float]] = None
 
     @property
     def end_ms(self) -> int:
