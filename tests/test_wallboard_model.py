@@ -75,7 +75,11 @@ def test_the_newest_window_is_shown_and_the_hour_is_rolled_up_from_sums():
     assert card["hour"] == {"service_level": "66.7 %", "abandonment_rate": "16.7 %",
                             "avg_handle_time": "2:20", "contacts_queued": "6",
                             "contacts_handled": "5", "contacts_abandoned": "1"}
-    assert [p["t"] for p in card["chart"]] == ["2024-01-15T08:05:00Z", "2024-01-15T08:06:00Z"]
+    assert [(p["t"], p["queued"]) for p in card["chart"]] == [("2024-01-15T08:05:00Z", 4),
+                                                               ("2024-01-15T08:06:00Z", 2)]
+    # the chart's rates are rolling (15 min): the second point covers both windows
+    assert [round(p["sl"], 1) for p in card["chart"]] == [75.0, 66.7]
+    assert [round(p["abandon"], 1) for p in card["chart"]] == [25.0, 16.7]
     assert card["live"] is None  # before the live topics exist: windowed metrics only
 
 

@@ -32,6 +32,7 @@ class Feed:
         self.version = 0
         self.errors = 0
         self.kafka_properties = dict(kafka_properties or {})
+        self._view: Optional[tuple[int, dict]] = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -45,8 +46,11 @@ class Feed:
             self._thread.join(timeout)
 
     def view(self) -> tuple[int, dict]:
+        """(version, view); computed once per version, however many pages are open."""
         with self.lock:
-            return self.version, self.board.view()
+            if self._view is None or self._view[0] != self.version:
+                self._view = (self.version, self.board.view())
+            return self._view
 
     def _consumer(self):
         from confluent_kafka import Consumer

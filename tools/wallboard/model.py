@@ -21,6 +21,8 @@ AGENT_LIVE = "agent_live"
 KINDS = (QUEUE, AGENT, QUEUE_LIVE, AGENT_LIVE)
 #: How far back the chart and the rollup look, and how long windowed records are kept.
 HISTORY_S = 3600
+#: The chart's rates are over this many seconds up to each window's end.
+ROLLING_S = 900
 #: The service-level threshold the board shows (seconds, a key of ``service_level``).
 DEFAULT_THRESHOLD = "20"
 #: Activities that come from a contact, with the contact states that define them (SPEC §4).
@@ -184,6 +186,19 @@ def _name(name: Optional[str], arn: str) -> str:
     return name or arn.rsplit("/", 1)[-1][:8]
 
 
+def chart_points(rows: list[dict], shown: list[dict], threshold: str) -> list[dict]:
+    """Per shown window: contacts queued in it, and service level and abandonment rate over the
+    ``ROLLING_S`` up to its end (one-minute rates of a few contacts jump between 0 and 100)."""
+    ends = [(parse_ts(w["window_end"]) or 0, w) for w in rows]
+    points = []
+    for r in shown:
+        end = parse_ts(r["window_end"]) or 0
+        recent = rollup([w for t, w in ends if end - ROLLING_S < t <= end], threshold)
+        points.append({"t": r["window_start"], "queued": r.get("contacts_queued") or 0,
+                       "sl": recent["service_level"], "abandon": recent["abandonment_rate"]})
+    return points
+
+
 def queue_views(board: Board) -> list[dict]:
     """One card per (queue, channel): live gauges, the newest window, the hour's rollup and
     the points of its chart."""
@@ -213,9 +228,7 @@ def queue_views(board: Board) -> list[dict]:
                      "contacts_queued": str(total["contacts_queued"]),
                      "contacts_handled": str(total["contacts_handled"]),
                      "contacts_abandoned": str(total["contacts_abandoned"])},
-            "chart": [{"t": r["window_start"], "queued": r.get("contacts_queued") or 0,
-                       "sl": (r.get("service_level") or {}).get(th),
-                       "abandon": r.get("abandonment_rate")} for r in hour],
+            "chart": chart_points(rows, hour, th),
         }
         if gauges is not None:
             card["live"] = {"as_of": gauges.get("as_of"), **{
