@@ -55,6 +55,7 @@ def test_demo_runs_unattended_and_shows_metrics(tmp_path):
     final = proc.stdout.split("Final metrics", 1)[1]
     assert "Queues" in final and "Agents" in final
     assert "waiting for the first window" not in final
+    assert "wallboard: http://127.0.0.1:" in proc.stderr  # the web wallboard ran beside it
 
 
 def live_rec(as_of: str, in_queue: int, **fields) -> dict:
