@@ -2,12 +2,13 @@
 
     python -m tools.wallboard --bootstrap-servers HOST:PORT [--port P]
 
-serves http://127.0.0.1:P/ : per queue the live gauges (contacts in queue, oldest contact,
-agents available / on contact / in ACW) from the queue live topic, the newest window's service
-level, abandonment rate and handle time with a chart of the last hour; per agent the current
-activity and time in it from the agent live topic (else its newest window). It reads every
-topic from the beginning with isolation.level=read_committed and pushes changes to the page
-with server-sent events; before the live topics exist it shows the windowed metrics.
+Serves http://127.0.0.1:P/ : per queue and channel the live gauges (contacts in queue, oldest
+contact, agents available / on contact / in ACW) from the queue live topic, service level,
+abandonment rate and average handle time over the last 60 minutes and of the newest window, with
+a chart of the last hour; per agent the current activity and time in it from the agent live
+topic, and its newest window. Reads every topic from the beginning with
+isolation.level=read_committed and pushes changes to the page with server-sent events; before
+the live topics have records it shows the windowed metrics alone.
 """
 
 from __future__ import annotations
@@ -37,21 +38,34 @@ def job_default(dest: str, fallback: Optional[str] = None) -> str:
     return value
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every flag's default in its help, except where there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.required:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.wallboard",
                                 description=__doc__.split("\n\n")[2].strip(),
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=_HelpFormatter)
     p.add_argument("--bootstrap-servers", required=True, metavar="HOST:PORT",
-                   help="Kafka the job writes to")
+                   help="Kafka the job writes to (required)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help="HTTP port (0 = any free port; the address is printed)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--queue-metrics-topic", default=job_default("queue_metrics_topic"))
-    p.add_argument("--agent-metrics-topic", default=job_default("agent_metrics_topic"))
+    p.add_argument("--queue-metrics-topic", default=job_default("queue_metrics_topic"),
+                   help="the job's queue metrics (windows)")
+    p.add_argument("--agent-metrics-topic", default=job_default("agent_metrics_topic"),
+                   help="the job's agent metrics (windows)")
     p.add_argument("--queue-live-topic",
-                   default=job_default("queue_live_topic", LIVE_TOPICS["queue_live_topic"]))
+                   default=job_default("queue_live_topic", LIVE_TOPICS["queue_live_topic"]),
+                   help="the job's live queue gauges")
     p.add_argument("--agent-live-topic",
-                   default=job_default("agent_live_topic", LIVE_TOPICS["agent_live_topic"]))
+                   default=job_default("agent_live_topic", LIVE_TOPICS["agent_live_topic"]),
+                   help="the job's live agent states")
     p.add_argument("--threshold", default=DEFAULT_THRESHOLD,
                    help="service-level threshold shown, seconds (one of the job's --thresholds)")
     p.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
