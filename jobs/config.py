@@ -44,6 +44,15 @@ FILE_NAMES = {QUEUE: "queue_metrics.jsonl", AGENT: "agent_metrics.jsonl",
 SECRET_HINTS = ("password", "secret", "jaas", "token", "key", "credential", "user.info")
 
 
+#: --max-future defaults: live sources get SPEC §3's 5 minutes; a file replay is history, so its
+#: bound is only a sanity check against typos (a wrong year), not against clock skew.
+_MAX_FUTURE_LIVE = "5m"
+_MAX_FUTURE_FILES = "24h"
+#: Smallest --max-record-bytes: room for a too_large dead letter (its key, stream, error and time
+#: take a few hundred bytes). Below it every record would be dead-lettered: a configuration error.
+MIN_RECORD_BYTES = 1024
+
+
 class ConfigError(ValueError):
     """A configuration problem; the message names the offending flag."""
 
@@ -182,9 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a Kafka source partition without records for this long stops holding "
                         "back the watermark")
     k.add_argument("--max-watermark-drift", default="10m",
-                   help="watermark alignment (Kafka / Kinesis): a feed whose watermark runs this "
-                        "far ahead of the slowest feed's pauses its reading, so in a backfill or "
-                        "catch-up one feed cannot run hours ahead and pile up state; 0 = off")
+                   help="watermark alignment (unbounded Kafka / Kinesis): a feed whose watermark "
+                        "runs this far ahead of the slowest feed's pauses its reading, so in a "
+                        "backfill or catch-up one feed cannot run hours ahead and pile up state; "
+                        "0 = off; --bounded runs do not align (their partitions end, which the "
+                        "Kafka connector's split pausing does not survive: FLINK-39728)")
     k.add_argument("--transactional-id-prefix", default="connect-metrics",
                    help="prefix of the exactly-once sink's Kafka transactional ids")
     k.add_argument("--transaction-timeout", default="15m",
@@ -211,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--allowed-lateness", default="15m",
                    help="late data within this re-emits a window with revision+1; later data "
                         "goes to the dead-letter output with error 'late'")
+    s.add_argument("--max-future", default=None, metavar="DURATION",
+                   help="an event time more than this ahead of the wall clock is dead-lettered "
+                        "as bad_value (one wrong clock must not drag a stream's watermark and "
+                        "make the next records late); 0 = nothing after now. File mode replays "
+                        "history, so there it only catches typos like a wrong year "
+                        f"(default: {_MAX_FUTURE_LIVE} with --source kafka or kinesis, "
+                        f"{_MAX_FUTURE_FILES} with --source files)")
+    s.add_argument("--max-record-bytes", type=int, default=Settings.max_record_bytes,
+                   metavar="BYTES",
+                   help="an output record larger than this (Kafka key + JSON value, UTF-8) goes "
+                        "to the dead-letter output as too_large, with a prefix of the record as "
+                        "raw, instead of failing the Kafka sink (whose default limit is 1 MiB); "
+                        f"at least {MIN_RECORD_BYTES}")
     s.add_argument("--thresholds", default="15,20,30,60,90,120",
                    help="service-level / answered-in-X thresholds, whole seconds")
     s.add_argument("--contact-retention", default="24h",
@@ -358,6 +382,10 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
         contact_retention_ms=parse_duration_ms(args.contact_retention, "--contact-retention"),
         dedupe_retention_ms=parse_duration_ms(args.dedupe_retention, "--dedupe-retention"),
         agent_timeout_ms=parse_duration_ms(args.agent_timeout, "--agent-timeout"),
+        max_future_ms=parse_duration_ms(
+            args.max_future or (_MAX_FUTURE_FILES if source == "files" else _MAX_FUTURE_LIVE),
+            "--max-future"),
+        max_record_bytes=args.max_record_bytes,
         outputs={QUEUE: args.queue_metrics_topic, AGENT: args.agent_metrics_topic,
                  CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic},
     )
@@ -365,6 +393,9 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
         raise ConfigError("--dedupe-retention: must be >= --contact-retention")
     if settings.agent_timeout_ms <= 0:
         raise ConfigError("--agent-timeout: must be > 0")
+    if settings.max_record_bytes < MIN_RECORD_BYTES:
+        raise ConfigError(f"--max-record-bytes: must be >= {MIN_RECORD_BYTES}, got "
+                          f"{settings.max_record_bytes}")
     cfg = JobConfig(
         source=source, sink=sink,
         contact_events=args.contact_events, ctrs=args.ctrs, agent_events=args.agent_events,

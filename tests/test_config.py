@@ -102,6 +102,8 @@ def test_every_default(files_args: list[str], ctrs_file: str, tmp_path: Path) ->
             contact_retention_ms=86_400_000,
             dedupe_retention_ms=604_800_000,
             agent_timeout_ms=240_000,
+            max_future_ms=86_400_000,  # file mode: a replay of history, only typos are caught
+            max_record_bytes=921_600,
             outputs={"queue": "connect.metrics.queue", "agent": "connect.metrics.agent",
                      "contact": "connect.contacts", "deadletter": "connect.deadletter"},
         ),
@@ -212,11 +214,49 @@ def test_bad_thresholds_name_the_flag(text: str) -> None:
         (["--jar", "/nonexistent/deps.jar"], "--jar"),
         (["--kafka-property", "no-equals-sign"], "--kafka-property"),
         (["--kafka-property", "=value"], "--kafka-property"),
+        (["--max-future", "soon"], "--max-future"),
+        (["--max-future=-5m"], "--max-future"),
+        (["--max-record-bytes", "1023"], "--max-record-bytes"),
+        (["--max-record-bytes", "0"], "--max-record-bytes"),
     ],
 )
 def test_bad_values_fail_naming_the_flag(files_args: list[str], extra: list[str],
                                          flag: str) -> None:
     assert config_error([*files_args, *extra]).startswith(flag)
+
+
+def test_max_future_default_depends_on_the_source(files_args: list[str]) -> None:
+    """SPEC §3: 5 minutes ahead of the wall clock for live sources; a file replay is history."""
+    assert parse_args(KAFKA_ARGS).settings.max_future_ms == 300_000
+    kinesis = ["--source", "kinesis", "--ctrs-stream",
+               "arn:aws:kinesis:us-east-1:111122223333:stream/ctrs",
+               "--bootstrap-servers", "b:9092"]
+    assert parse_args(kinesis).settings.max_future_ms == 300_000
+    assert parse_args(files_args).settings.max_future_ms == 86_400_000
+
+
+@pytest.mark.parametrize(("value", "ms"), [("2m", 120_000), ("0", 0), ("1h", 3_600_000)])
+def test_max_future_flag(files_args: list[str], value: str, ms: int) -> None:
+    assert parse_args([*KAFKA_ARGS, "--max-future", value]).settings.max_future_ms == ms
+    assert parse_args([*files_args, "--max-future", value]).settings.max_future_ms == ms
+
+
+def test_max_record_bytes_flag(files_args: list[str]) -> None:
+    assert parse_args(KAFKA_ARGS).settings.max_record_bytes == 900 * 1024
+    cfg = parse_args([*KAFKA_ARGS, "--max-record-bytes", "1024"])
+    assert cfg.settings.max_record_bytes == 1024
+    with pytest.raises(SystemExit):  # not an integer: argparse's usage error names the flag
+        parse_args([*KAFKA_ARGS, "--max-record-bytes", "x1"])
+
+
+def test_max_future_and_record_bytes_from_properties(tmp_path: Path) -> None:
+    path = write_properties(tmp_path, [{"PropertyGroupId": "FlinkApplicationProperties",
+                                        "PropertyMap": {"source": "kafka",
+                                                        "bootstrap-servers": "b:9092",
+                                                        "max-future": "90s",
+                                                        "max-record-bytes": "500000"}}])
+    settings = parse_args(["--properties", path]).settings
+    assert (settings.max_future_ms, settings.max_record_bytes) == (90_000, 500_000)
 
 
 def test_files_sink_needs_output(ctrs_file: str) -> None:

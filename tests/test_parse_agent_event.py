@@ -48,7 +48,8 @@ def test_sample_acw_entered() -> None:
         event_ms=hms(MAY_25, 18, 55, 27, 17),
         status="AVAILABLE",
         status_name="Available",
-        contacts=(AgentContact("ContactId-1", "ENDED", "VOICE", hms(MAY_25, 18, 55, 27, 17)),),
+        contacts=(AgentContact("ContactId-1", "ENDED", "VOICE", hms(MAY_25, 18, 55, 27, 17),
+                               f"{EAST}/queue/queue-ARN-for-BasicQueue", "OUTBOUND"),),
         config=BASIC_CONFIG,
     )
 
@@ -87,7 +88,14 @@ def test_sample_heart_beat() -> None:
             ),
             default_outbound_queue=(f"{WEST}/queue/queue-ARN", "OutboundQueue"),
             hierarchy=None,
+            inbound_channels=(
+                (f"{WEST}/queue/agent/agent-ARN", "VOICE"),
+                (f"{WEST}/queue/agent/agent-ARN", "CHAT"),
+                (f"{WEST}/queue/queue-ARN", "CHAT"),
+                (f"{WEST}/queue/queue-ARN", "VOICE"),
+            ),
         ),
+        available_slots=(("CHAT", 3), ("VOICE", 1)),
     )
 
 
@@ -100,7 +108,8 @@ def test_sample_contact_states_fragment() -> None:
         status=None,
         status_name=None,
         contacts=(
-            AgentContact("ContactId-1", "CONNECTED", "VOICE", hms(MAY_25, 18, 55, 21, 11)),
+            AgentContact("ContactId-1", "CONNECTED", "VOICE", hms(MAY_25, 18, 55, 21, 11),
+                         f"{EAST}/queue/queue-ARN-for-BasicQueue", "OUTBOUND"),
         ),
         config=None,
     )
@@ -202,7 +211,7 @@ def test_contacts_and_config_details() -> None:
     assert normalize_agent_event(_event(CurrentAgentSnapshot=snapshot)) == AgentEvent(
         "E1", "arn:agent", "STATE_CHANGE", T0, "AVAILABLE", "Available",
         (
-            AgentContact("C1", "CONNECTED_ONHOLD", "VOICE", hms(MAY_25, 18, 55, 27)),
+            AgentContact("C1", "CONNECTED_ONHOLD", "VOICE", hms(MAY_25, 18, 55, 27), "q"),
             AgentContact("C2", "MISSED", None, None),
         ),
         AgentConfig("u", None, None, "rp", "RP", (("q1", "Q1"), ("q2", None)), None,
@@ -265,12 +274,29 @@ _PROFILE = f"{_SNAP}.Configuration.RoutingProfile"
         (dict(BASE, CurrentAgentSnapshot={"Configuration": {"RoutingProfile": {
             "InboundQueues": "q"}}}),
          f"bad_type: {_PROFILE}.InboundQueues: expected array, got str"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Channel": 3}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Channel: expected string or object, "
+         "got int"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Channel": {"Channel": 3}}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Channel.Channel: expected string, got int"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Queue": "q"}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Queue: expected object, got str"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Queue": {"ARN": 7}}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Queue.ARN: expected string, got int"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "InitiationMethod": ["INBOUND"]}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].InitiationMethod: expected string, "
+         "got list"),
         (dict(BASE, CurrentAgentSnapshot={"Configuration": {"RoutingProfile": {
-            "InboundQueues": [{"Name": "Q"}]}}}),
-         f"missing_field: {_PROFILE}.InboundQueues[0].ARN"),
+            "Concurrency": {"Channel": "VOICE"}}}}),
+         f"bad_type: {_PROFILE}.Concurrency: expected array, got dict"),
         (dict(BASE, CurrentAgentSnapshot={"Configuration": {"RoutingProfile": {
-            "DefaultOutboundQueue": {"ARN": 1}}}}),
-         f"bad_type: {_PROFILE}.DefaultOutboundQueue.ARN: expected string, got int"),
+            "Name": 3}}}),
+         f"bad_type: {_PROFILE}.Name: expected string, got int"),
         (dict(BASE, CurrentAgentSnapshot={"Configuration": {"AgentHierarchyGroups": {
             "Level1": "North"}}}),
          f"bad_type: {_SNAP}.Configuration.AgentHierarchyGroups.Level1: expected object, "
@@ -282,3 +308,118 @@ def test_rejects(raw: dict, error: str) -> None:
     assert type(rec) is DeadLetter
     assert rec.error == error
     assert rec.stream == "agent_events"
+
+
+def _profile_event(profile: dict, **config: object) -> AgentEvent:
+    snapshot = {"Configuration": dict(config, RoutingProfile=profile)}
+    rec = normalize_agent_event(_event(CurrentAgentSnapshot=snapshot))
+    assert type(rec) is AgentEvent
+    return rec
+
+
+def test_inbound_channels_strings_and_objects() -> None:
+    rec = _profile_event({"InboundQueues": [
+        {"ARN": "q1", "Name": "Q1", "Channels": ["voice", {"Channel": "Chat"}, {"name": "TASK"}]},
+        {"ARN": "q2", "Channels": None},
+        {"ARN": "q3", "Channels": "VOICE"},  # not a list: the queue is kept, no channels
+        {"ARN": "q4", "Channels": [None, 5, {"Channel": 1}, {}, "", "EMAIL"]},
+    ]})
+    assert rec.config.inbound_queues == (("q1", "Q1"), ("q2", None), ("q3", None), ("q4", None))
+    assert rec.config.inbound_channels == (
+        ("q1", "VOICE"), ("q1", "CHAT"), ("q1", "TASK"), ("q4", "EMAIL"))
+
+
+def test_inbound_queue_without_arn_is_skipped_not_dead_lettered() -> None:
+    rec = _profile_event({"InboundQueues": [
+        {"Name": "no arn", "Channels": ["VOICE"]}, {"ARN": None}, {"ARN": 12}, {"ARN": ""},
+        "q-as-string", None, {"ARN": "q1", "Name": 5, "Channels": ["VOICE"]},
+    ]})
+    assert rec.config.inbound_queues == (("q1", None),)
+    assert rec.config.inbound_channels == (("q1", "VOICE"),)
+
+
+def test_unused_fields_malformed_are_ignored() -> None:
+    """FirstName, LastName, the profile ARN and the default outbound queue feed nothing."""
+    rec = _profile_event({"ARN": ["rp"], "Name": "RP", "DefaultOutboundQueue": {"ARN": 1},
+                          "InboundQueues": []},
+                         Username="u", FirstName={"given": "Ann"}, LastName=7)
+    assert rec.config == AgentConfig("u", None, None, None, "RP", (), None, None)
+    rec = _profile_event({"DefaultOutboundQueue": "q"})
+    assert rec.config.default_outbound_queue is None
+
+
+def test_available_slots_from_concurrency() -> None:
+    rec = _profile_event({"Concurrency": [
+        {"AvailableSlots": 2, "Channel": "chat", "MaximumSlots": 3},
+        {"AvailableSlots": 0, "Channel": {"Channel": "VOICE"}, "MaximumSlots": 1},
+        {"AvailableSlots": 1.0, "Channel": "TASK"},
+        {"AvailableSlots": -1, "Channel": "EMAIL"},  # unreadable entries are skipped
+        {"AvailableSlots": "1", "Channel": "EMAIL"},
+        {"AvailableSlots": 1, "Channel": None},
+        {"MaximumSlots": 1, "Channel": "EMAIL"},
+        None, "VOICE",
+    ]})
+    assert rec.available_slots == (("CHAT", 2), ("VOICE", 0), ("TASK", 1))
+    assert _profile_event({"Concurrency": None}).available_slots == ()
+    assert normalize_agent_event(_event(CurrentAgentSnapshot={})).available_slots == ()
+
+
+def test_available_slots_are_not_part_of_the_config() -> None:
+    """Slots change with every contact; the config (whose changes make history) must not."""
+    one = _profile_event({"Name": "RP", "Concurrency": [{"AvailableSlots": 1, "Channel": "VOICE"}]})
+    two = _profile_event({"Name": "RP", "Concurrency": [{"AvailableSlots": 0, "Channel": "VOICE"}]})
+    assert one.config == two.config
+    assert one.available_slots != two.available_slots
+
+
+def test_contact_queue_and_initiation_method() -> None:
+    snapshot = {"Contacts": [
+        {"ContactId": "C1", "State": "CONNECTING", "InitiationMethod": "outbound",
+         "Queue": {"ARN": "q1", "Name": "Q1"}},
+        {"ContactId": "C2", "State": "INCOMING", "Queue": None, "InitiationMethod": None},
+        {"ContactId": "C3", "State": "INCOMING", "Queue": {"Name": "no arn"}},
+        {"ContactId": "C4", "State": "CONNECTED", "Channel": {"Channel": "chat"}},
+    ]}
+    rec = normalize_agent_event(_event(CurrentAgentSnapshot=snapshot))
+    assert rec.contacts == (
+        AgentContact("C1", "CONNECTING", None, None, "q1", "OUTBOUND"),
+        AgentContact("C2", "INCOMING", None, None, None, None),
+        AgentContact("C3", "INCOMING", None, None, None, None),
+        AgentContact("C4", "CONNECTED", "CHAT", None, None, None),
+    )
+
+
+NEW = "arn:aws:connect:us-east-1:111122223333:instance/aaaaaaaa-bbbb-cccc-dddd-111111111111"
+MAR_5 = 1_709_596_800_000  # 2024-03-05T00:00:00Z
+
+
+def test_fixture_with_concurrency_channels_and_a_queue_without_arn() -> None:
+    """A current omni-channel payload: Concurrency with AvailableSlots, Channels as strings and
+    as objects, an InboundQueues entry whose ARN is null (skipped), a contact with its queue."""
+    billing = f"{NEW}/queue/bbbbbbbb-0000-0000-0000-000000000002"
+    own = f"{NEW}/queue/agent/cccccccc-0000-0000-0000-000000000002"
+    connected = hms(MAR_5, 15, 10, 20, 750)
+    assert normalize_agent_event(_fixture("agent_event_concurrency.json")) == AgentEvent(
+        event_id="eeeeeeee-0000-0000-0000-000000000001",
+        agent_arn=f"{NEW}/agent/cccccccc-0000-0000-0000-000000000002",
+        event_type="STATE_CHANGE",
+        event_ms=connected,
+        status="AVAILABLE",
+        status_name="Available",
+        contacts=(AgentContact("88888888-8888-8888-8888-888888888888", "CONNECTED", "CHAT",
+                               connected, billing, "API"),),
+        config=AgentConfig(
+            username="sam",
+            first_name="Sam",
+            last_name=None,
+            routing_profile_arn=f"{NEW}/routing-profile/omni",
+            routing_profile_name="Omni",
+            inbound_queues=((own, None), (billing, "Billing")),
+            default_outbound_queue=(f"{NEW}/queue/bbbbbbbb-0000-0000-0000-000000000009",
+                                    "Outbound"),
+            hierarchy=("EMEA",),
+            inbound_channels=((own, "VOICE"), (own, "CHAT"), (own, "TASK"),
+                              (billing, "CHAT"), (billing, "VOICE")),
+        ),
+        available_slots=(("CHAT", 2), ("VOICE", 0), ("TASK", 10)),
+    )

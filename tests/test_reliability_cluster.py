@@ -30,6 +30,7 @@ import pytest
 
 from tests.cluster_helpers import (
     completed_checkpoints,
+    failure_summary,
     failures,
     restored_checkpoint,
     wait_for_restart,
@@ -139,7 +140,13 @@ def test_taskmanager_kill_recovers_exactly_once(cluster: Cluster, kafka_bootstra
 
         feed.join_feed(300)
         wait_until_converged(hour, collector, 300, on_timeout=_logs(cluster))
-        assert failures(cluster, job_id) == 1  # one failover, no restart loop
+        # one failover, no restart loop: with two TaskManagers the kill can surface as two
+        # failures (the lost TaskManager's tasks, and the surviving one's while the job is
+        # restarting before a slot is back), never more, and none once it runs again
+        count = failures(cluster, job_id)
+        assert 1 <= count <= 2, failure_summary(cluster, job_id)
+        time.sleep(5)
+        assert failures(cluster, job_id) == count, failure_summary(cluster, job_id)
         cluster.cancel(job_id)
     finally:
         collector.stop()
@@ -152,7 +159,7 @@ def test_taskmanager_kill_recovers_exactly_once(cluster: Cluster, kafka_bootstra
         "failure_noticed_s": round((noticed_ms - killed_ms) / 1000, 1),
         "new_taskmanager_registered_s": round(tm_registered_s, 1),
         "kill_to_running_s": round(running_s, 1), "kill_to_output_s": round(output_s, 1),
-        "restored_checkpoint": restored.get("id"), "records": counts,
+        "restored_checkpoint": restored.get("id"), "failures": count, "records": counts,
     })
 
 

@@ -162,6 +162,7 @@ class Demo:
                            "--transactional-id-prefix", f"demo-{run}",
                            "--checkpoint-interval", "2s", "--min-pause", "500ms",
                            "--idleness", "5s", "--job-name", "connect-metrics-demo"])
+        # no --max-future: the simulated timeline ends before the wall clock (sim_start)
 
     def start_simulator(self, bootstrap: str) -> None:
         span = sim_span_s(self.args.duration, self.args.speed)

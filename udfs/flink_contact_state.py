@@ -58,7 +58,8 @@ class ContactStateFunction(KeyedCoProcessFunction):
         if is_late(rec.event_ms, wm, self.s.window_ms, self.s.allowed_lateness_ms):
             self.counters["late_" + stream].inc()
             return dead_letter_row(self.s.outputs[DEADLETTER],
-                                   late_dead_letter(stream, rec, rec.contact_id))
+                                   late_dead_letter(stream, rec, rec.contact_id),
+                                   self.s.max_record_bytes)
         return None
 
     def _load(self) -> ContactState:

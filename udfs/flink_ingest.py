@@ -27,6 +27,7 @@ class Ingest:
         self.topic = settings.outputs[DEADLETTER]
         self.min_ms = settings.min_event_ms
         self.max_future_ms = settings.max_future_ms
+        self.max_record_bytes = settings.max_record_bytes
         self.metrics = None
         self.counters: dict = {}
 
@@ -44,7 +45,7 @@ class Ingest:
         if counter is None:
             counter = self.counters[kind] = self.metrics.counter(kind)
         counter.inc()
-        return dead_letter_row(self.topic, d)
+        return dead_letter_row(self.topic, d, self.max_record_bytes)
 
     def parse(self, raw: Optional[str]):
         rec = normalize_raw(self.stream, raw, self.min_ms, self._max_ms())

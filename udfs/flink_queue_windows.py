@@ -42,7 +42,7 @@ class QueueWindowsFunction(KeyedProcessFunction):
         queue_arn, _, channel = key.rpartition("|")
         record = queue_record(queue_arn, None if channel == "None" else channel, ws,
                               self.s.window_ms, revision, name, numbers)
-        return output_row(self.s.outputs[QUEUE], record)
+        return output_row(self.s.outputs[QUEUE], record, self.s)
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         w = self.s.window_ms

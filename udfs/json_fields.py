@@ -248,3 +248,15 @@ def hierarchy_names(
                 break
     return tuple(names) if names else None
 
+
+
+def lenient(reader: Callable[[Any, str], R], value: Any, path: str) -> Optional[R]:
+    """``reader``'s result, or None when the value is malformed.
+
+    For fields no metric, key or output depends on: a bad value there must not dead-letter the
+    whole record (and leave a hole in an agent's timeline); it is simply not kept.
+    """
+    try:
+        return reader(value, path)
+    except Rejected:
+        return None

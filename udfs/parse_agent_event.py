@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import Optional
 
+from udfs.dead_letter import BAD_TYPE
 from udfs.json_fields import (
     Obj,
+    Rejected,
     hierarchy_names,
     key,
+    lenient,
+    opt_count,
     opt_list,
     opt_obj,
     opt_text,
@@ -46,6 +50,8 @@ _CONTACT_ID = key("ContactId")
 _STATE = key("State")
 _CHANNEL = key("Channel")
 _STATE_START_TS = key("StateStartTimestamp")
+_QUEUE = key("Queue")
+_INITIATION_METHOD = key("InitiationMethod")
 _CONFIGURATION = key("Configuration")
 _USERNAME = key("Username")
 _FIRST_NAME = key("FirstName")
@@ -53,6 +59,10 @@ _LAST_NAME = key("LastName")
 _ROUTING_PROFILE = key("RoutingProfile")
 _INBOUND_QUEUES = key("InboundQueues")
 _DEFAULT_OUTBOUND_QUEUE = key("DefaultOutboundQueue")
+_CHANNELS = key("Channels")
+_CONCURRENCY = key("Concurrency")
+_AVAILABLE_SLOTS = key("AvailableSlots")
+_CHANNEL_NAME_KEYS = (_CHANNEL, _NAME)  # a Channel object: {"Channel": "VOICE"} / {"Name": ...}
 _HIERARCHY_GROUPS = key("AgentHierarchyGroups")
 _HIERARCHY_NAME_KEYS = (_NAME, key("GroupName"))
 
@@ -81,44 +91,113 @@ def _contact(value: object, path: str) -> AgentContact:
     if contact is None:
         contact = Obj({})  # a null entry: reported below as a missing ContactId
     state = opt_upper(contact.get(_STATE), f"{path}.State")
+    queue = opt_obj(contact.get(_QUEUE), f"{path}.Queue")
     return AgentContact(
         req_text(contact.get(_CONTACT_ID), f"{path}.ContactId"),
         req_text(state, f"{path}.State"),
-        opt_upper(contact.get(_CHANNEL), f"{path}.Channel"),
+        channel_name(contact.get(_CHANNEL), f"{path}.Channel"),
         opt_timestamp(contact.get(_STATE_START_TS), f"{path}.StateStartTimestamp"),
+        None if queue is None else opt_text(queue.get(_ARN), f"{path}.Queue.ARN"),
+        opt_upper(contact.get(_INITIATION_METHOD), f"{path}.InitiationMethod"),
     )
 
 
+def channel_name(value: object, path: str) -> Optional[str]:
+    """A channel as Connect writes it: a string, or a Channel object; upper case."""
+    if type(value) is dict:
+        channel = Obj(value)
+        for name_key in _CHANNEL_NAME_KEYS:
+            name = opt_upper(channel.get(name_key), f"{path}.{name_key.name}")
+            if name is not None:
+                return name
+        return None
+    if type(value) is str or value is None:
+        return opt_upper(value, path)
+    raise Rejected(BAD_TYPE, f"{path}: expected string or object, got {type(value).__name__}")
+
+
 def _queue_ref(value: object, path: str) -> Optional[tuple[str, Optional[str]]]:
-    queue = opt_obj(value, path)
+    """(ARN, name) of a queue reference; None when it is null or has no usable ARN.
+
+    Routing-profile queues only say which queues an agent serves: an entry without an ARN
+    serves nothing, and must not reject the agent's event (a hole in its timeline).
+    """
+    queue = lenient(opt_obj, value, path)
     if queue is None:
         return None
-    return (req_text(queue.get(_ARN), f"{path}.ARN"), opt_text(queue.get(_NAME), f"{path}.Name"))
+    arn = lenient(opt_text, queue.get(_ARN), f"{path}.ARN")
+    if arn is None:
+        return None
+    return (arn, lenient(opt_text, queue.get(_NAME), f"{path}.Name"))
 
 
-def _config(config: Obj) -> AgentConfig:
+def _queue_channels(arn: str, value: object, path: str) -> list[tuple[str, str]]:
+    """(ARN, CHANNEL) for every readable channel of one InboundQueues entry."""
+    channels = lenient(opt_list, value, path) or []
+    out = []
+    for i, entry in enumerate(channels):
+        channel = lenient(channel_name, entry, f"{path}[{i}]")
+        if channel is not None:
+            out.append((arn, channel))
+    return out
+
+
+def _inbound(profile: Obj) -> tuple[tuple, tuple]:
+    """``inbound_queues`` and ``inbound_channels`` of a routing profile."""
+    path = f"{_PROFILE}.InboundQueues"
+    queues: list[tuple[str, Optional[str]]] = []
+    channels: list[tuple[str, str]] = []
+    for i, entry in enumerate(opt_list(profile.get(_INBOUND_QUEUES), path)):
+        ref = _queue_ref(entry, f"{path}[{i}]")
+        if ref is None:
+            continue
+        queues.append(ref)
+        channels.extend(_queue_channels(ref[0], Obj(entry).get(_CHANNELS),
+                                        f"{path}[{i}].Channels"))
+    return tuple(queues), tuple(channels)
+
+
+def available_slots(profile: Optional[Obj]) -> tuple[tuple[str, int], ...]:
+    """(CHANNEL, AvailableSlots) from ``RoutingProfile.Concurrency``; unreadable entries skipped."""
+    if profile is None:
+        return ()
+    path = f"{_PROFILE}.Concurrency"
+    out = []
+    for i, value in enumerate(opt_list(profile.get(_CONCURRENCY), path)):
+        entry = lenient(opt_obj, value, f"{path}[{i}]")
+        if entry is None:
+            continue
+        channel = lenient(channel_name, entry.get(_CHANNEL), f"{path}[{i}].Channel")
+        slots = lenient(opt_count, entry.get(_AVAILABLE_SLOTS), f"{path}[{i}].AvailableSlots")
+        if channel is not None and slots is not None:
+            out.append((channel, slots))
+    return tuple(out)
+
+
+def _config(config: Obj, profile: Optional[Obj]) -> AgentConfig:
+    """The agent's configuration. FirstName, LastName, the routing profile's ARN and the
+    default outbound queue are carried but used by nothing downstream: read leniently."""
     profile_arn = profile_name = outbound = None
-    inbound: tuple[tuple[str, Optional[str]], ...] = ()
-    profile = opt_obj(config.get(_ROUTING_PROFILE), _PROFILE)
+    inbound: tuple = ()
+    channels: tuple = ()
     if profile is not None:
-        profile_arn = opt_text(profile.get(_ARN), f"{_PROFILE}.ARN")
+        profile_arn = lenient(opt_text, profile.get(_ARN), f"{_PROFILE}.ARN")
         profile_name = opt_text(profile.get(_NAME), f"{_PROFILE}.Name")
-        queues = opt_list(profile.get(_INBOUND_QUEUES), f"{_PROFILE}.InboundQueues")
-        refs = [_queue_ref(q, f"{_PROFILE}.InboundQueues[{i}]") for i, q in enumerate(queues)]
-        inbound = tuple(ref for ref in refs if ref is not None)
+        inbound, channels = _inbound(profile)
         outbound = _queue_ref(
             profile.get(_DEFAULT_OUTBOUND_QUEUE), f"{_PROFILE}.DefaultOutboundQueue"
         )
     groups = opt_obj(config.get(_HIERARCHY_GROUPS), f"{_CONFIG}.AgentHierarchyGroups")
     return AgentConfig(
         opt_text(config.get(_USERNAME), f"{_CONFIG}.Username"),
-        opt_text(config.get(_FIRST_NAME), f"{_CONFIG}.FirstName"),
-        opt_text(config.get(_LAST_NAME), f"{_CONFIG}.LastName"),
+        lenient(opt_text, config.get(_FIRST_NAME), f"{_CONFIG}.FirstName"),
+        lenient(opt_text, config.get(_LAST_NAME), f"{_CONFIG}.LastName"),
         profile_arn,
         profile_name,
         inbound,
         outbound,
         hierarchy_names(groups, f"{_CONFIG}.AgentHierarchyGroups", _HIERARCHY_NAME_KEYS),
+        channels,
     )
 
 
@@ -129,6 +208,7 @@ def _build(event: Obj) -> AgentEvent:
     event_ms = req_timestamp(event.get(_EVENT_TS), "EventTimestamp")
     status = status_name = config = None
     contacts: tuple[AgentContact, ...] = ()
+    slots: tuple[tuple[str, int], ...] = ()
     snapshot = opt_obj(event.get(_SNAPSHOT), _SNAP)
     if snapshot is not None:
         agent_status = opt_obj(snapshot.get(_AGENT_STATUS), f"{_SNAP}.AgentStatus")
@@ -140,9 +220,11 @@ def _build(event: Obj) -> AgentEvent:
         contacts = tuple(_contact(c, f"{_SNAP}.Contacts[{i}]") for i, c in enumerate(entries))
         configuration = opt_obj(snapshot.get(_CONFIGURATION), _CONFIG)
         if configuration is not None:
-            config = _config(configuration)
+            profile = opt_obj(configuration.get(_ROUTING_PROFILE), _PROFILE)
+            config = _config(configuration, profile)
+            slots = available_slots(profile)
     return AgentEvent(event_id, agent_arn, event_type, event_ms, status, status_name, contacts,
-                      config)
+                      config, slots)
 
 
 def normalize_agent_event(raw: str | bytes) -> AgentEvent | DeadLetter:

@@ -85,6 +85,8 @@ class AgentConfig(NamedTuple):
     inbound_queues: tuple[tuple[str, Optional[str]], ...]  # (queue ARN, queue name)
     default_outbound_queue: Optional[tuple[str, Optional[str]]]
     hierarchy: Optional[tuple[str, ...]]  # hierarchy group names, Level1 first; None if none
+    # (queue ARN, CHANNEL) for every channel of every InboundQueues entry, in payload order
+    inbound_channels: tuple[tuple[str, str], ...] = ()
 
 
 class AgentContact(NamedTuple):
@@ -94,6 +96,8 @@ class AgentContact(NamedTuple):
     state: str  # INCOMING, PENDING, CONNECTING, CONNECTED, CONNECTED_ONHOLD, MISSED, ...
     channel: Optional[str]
     state_start_ms: Optional[int]
+    queue_arn: Optional[str] = None  # Contacts[].Queue.ARN
+    initiation_method: Optional[str] = None  # Contacts[].InitiationMethod (upper case)
 
 
 class AgentEvent(NamedTuple):
@@ -107,6 +111,9 @@ class AgentEvent(NamedTuple):
     status_name: Optional[str]
     contacts: tuple[AgentContact, ...]
     config: Optional[AgentConfig]  # None when the snapshot has no Configuration
+    # (CHANNEL, AvailableSlots) from RoutingProfile.Concurrency. Not part of AgentConfig: it
+    # changes with every contact, and AgentConfig equality drives the config history.
+    available_slots: tuple[tuple[str, int], ...] = ()
 
 
 class DeadLetter(NamedTuple):

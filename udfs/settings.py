@@ -27,7 +27,12 @@ class Settings:
     # Event-time sanity bounds: a record outside them would drag the watermark to the far future
     # (making every later record late) or open windows years before Amazon Connect existed.
     min_event_ms: int = 1_483_228_800_000  # 2017-01-01T00:00:00Z
-    max_future_ms: int = 24 * 3_600_000  # ahead of the wall clock
+    # Ahead of the wall clock (--max-future): 5 min for live sources; jobs.config widens it for
+    # file replays, whose event times have nothing to do with the wall clock.
+    max_future_ms: int = 5 * 60_000
+    # An output record (Kafka key + JSON value) above this goes to the dead letters instead of
+    # the sink (--max-record-bytes; Kafka's default max.request.size is 1 MiB).
+    max_record_bytes: int = 900 * 1024
     # output kind -> Kafka topic (or file stem in file mode)
     outputs: dict = field(default_factory=lambda: {
         QUEUE: "connect.metrics.queue",
