@@ -67,6 +67,18 @@ def parse_thresholds(text: str) -> tuple[int, ...]:
     return values
 
 
+def parse_rush(text: str) -> tuple[int, int, float]:
+    """``OFFSET,LENGTH,FACTOR`` -> (seconds, seconds, factor > 0)."""
+    try:
+        offset, length, factor = text.split(",")
+        rush = (int(offset), int(length), float(factor))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected OFFSET,LENGTH,FACTOR, got {text!r}") from None
+    if rush[0] < 0 or rush[1] <= 0 or rush[2] <= 0:
+        raise argparse.ArgumentTypeError(f"expected offset >= 0, length > 0, factor > 0: {text}")
+    return rush
+
+
 def _share(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -92,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "--realtime: now, rounded down to the minute)")
     p.add_argument("--duration", type=int, default=3600, help="seconds of arrivals")
     p.add_argument("--queues", type=int, default=4, help="number of inbound queues")
+    p.add_argument("--handle-scale", type=float, default=None,
+                   help="talk and ACW time multiplier (1 = realistic handle times; default: "
+                        "fitted so the agents can carry the contacts)")
+    p.add_argument("--rush", type=parse_rush, default=None, metavar="OFFSET,LENGTH,FACTOR",
+                   help="a rush hour: seconds after the start, its length in seconds and how "
+                        "many times busier arrivals are (e.g. 3600,1200,1.8; default: none)")
     p.add_argument("--window", type=parse_window_s, default=DEFAULT_WINDOW_S,
                    help="window size for the expected metrics, seconds (60, 60s, 1m)")
     p.add_argument("--thresholds", type=parse_thresholds, default=DEFAULT_THRESHOLDS,
@@ -155,7 +173,8 @@ def config_from_args(args: argparse.Namespace, now_ms: Optional[int] = None) -> 
                              args.malformed)
     return SimConfig(seed=args.seed, agents=args.agents, contacts=args.contacts,
                      start_ms=start_ms, duration_s=args.duration, queues=args.queues,
-                     faults=faults)
+                     faults=faults, handle_scale=args.handle_scale,
+                     rush=args.rush)
 
 
 def generate(cfg: SimConfig, out: Path, window_s: int = DEFAULT_WINDOW_S,
