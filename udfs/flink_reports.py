@@ -78,7 +78,7 @@ class ReportWindowsFunction(KeyedProcessFunction):
         if revision is None:
             return None
         record = report_record(kind, entity, start, size, revision, names, fields)
-        return output_row(self.topics[(kind, size)], record)
+        return output_row(self.topics[(kind, size)], record, self.s)
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         timers = ctx.timer_service()
