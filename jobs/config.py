@@ -24,7 +24,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from udfs.settings import AGENT, AGENT_LIVE, CONTACT, DEADLETTER, QUEUE, QUEUE_LIVE, Settings
+from udfs.settings import (
+    AGENT,
+    AGENT_LIVE,
+    CONTACT,
+    DEADLETTER,
+    QUEUE,
+    QUEUE_LIVE,
+    REPORT_KINDS,
+    Settings,
+    report_output,
+)
 
 MANAGED_FLINK_PROPERTIES = "/etc/flink/application_properties.json"
 KAFKA_GROUP = "kafka"
@@ -42,7 +52,54 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 FILE_NAMES = {QUEUE: "queue_metrics.jsonl", AGENT: "agent_metrics.jsonl",
               CONTACT: "contacts.jsonl", DEADLETTER: "deadletter.jsonl",
               QUEUE_LIVE: "queue_live.jsonl", AGENT_LIVE: "agent_live.jsonl"}
+_REPORT_NAME = re.compile(r"^[A-Za-z0-9]{1,16}$")
+
+
+def output_file_names(settings: Settings) -> dict:
+    """Output kind -> file name in file mode: FILE_NAMES plus, per report interval NAME,
+    ``queue_metrics_NAME.jsonl`` and ``agent_metrics_NAME.jsonl``."""
+    names = dict(FILE_NAMES)
+    for name, _ in settings.report_windows:
+        for kind in REPORT_KINDS:
+            names[report_output(kind, name)] = FILE_NAMES[kind].replace(".jsonl", f"_{name}.jsonl")
+    return names
+
+
+def report_topics(outputs: dict, report_windows) -> dict:
+    """Output kind -> topic of each report interval: the primary topic + ``.NAME``."""
+    return {report_output(kind, name): f"{outputs[kind]}.{name}"
+            for name, _ in report_windows for kind in REPORT_KINDS}
+
+
+def parse_report_windows(text: Optional[str], window_ms: int,
+                         flag: str = "--report-windows") -> tuple:
+    """'15m,30m,1h,1d' -> (('15m', 900000), ...): names as given, each a multiple of --window."""
+    if text is None or not str(text).strip():
+        return ()
+    out = []
+    for item in str(text).split(","):
+        name = item.strip()
+        if not _REPORT_NAME.match(name):
+            raise ConfigError(f"{flag}: expected comma-separated durations like 15m,1h,1d, got "
+                              f"{text!r}")
+        size = parse_duration_ms(name, flag)
+        if size <= 0 or size % window_ms:
+            raise ConfigError(f"{flag}: {name} is not a multiple of --window "
+                              f"({window_ms // 1000}s)")
+        if name in (n for n, _ in out):
+            raise ConfigError(f"{flag}: {name} given twice")
+        out.append((name, size))
+    return tuple(out)
 SECRET_HINTS = ("password", "secret", "jaas", "token", "key", "credential", "user.info")
+
+
+#: --max-future defaults: live sources get SPEC §3's 5 minutes; a file replay is history, so its
+#: bound is only a sanity check against typos (a wrong year), not against clock skew.
+_MAX_FUTURE_LIVE = "5m"
+_MAX_FUTURE_FILES = "24h"
+#: Smallest --max-record-bytes: room for a too_large dead letter (its key, stream, error and time
+#: take a few hundred bytes). Below it every record would be dead-lettered: a configuration error.
+MIN_RECORD_BYTES = 1024
 
 
 class ConfigError(ValueError):
@@ -87,6 +144,7 @@ class JobConfig:
     starting_offsets: str = "earliest"
     bounded: bool = False
     idleness_ms: int = 30_000
+    max_watermark_drift_ms: int = 600_000  # watermark alignment of the three sources; 0 = off
     parallelism: int = 1
     execution_mode: str = "thread"
     checkpoint_interval_ms: int = 10_000
@@ -185,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--idleness", default="30s",
                    help="a Kafka source partition without records for this long stops holding "
                         "back the watermark")
+    k.add_argument("--max-watermark-drift", default="10m",
+                   help="watermark alignment (unbounded Kafka / Kinesis): a feed whose watermark "
+                        "runs this far ahead of the slowest feed's pauses its reading, so in a "
+                        "backfill or catch-up one feed cannot run hours ahead and pile up state; "
+                        "0 = off; --bounded runs do not align (their partitions end, which the "
+                        "Kafka connector's split pausing does not survive: FLINK-39728)")
     k.add_argument("--transactional-id-prefix", default="connect-metrics",
                    help="prefix of the exactly-once sink's Kafka transactional ids")
     k.add_argument("--transaction-timeout", default="15m",
@@ -211,6 +275,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--allowed-lateness", default="15m",
                    help="late data within this re-emits a window with revision+1; later data "
                         "goes to the dead-letter output with error 'late'")
+    s.add_argument("--max-future", default=None, metavar="DURATION",
+                   help="an event time more than this ahead of the wall clock is dead-lettered "
+                        "as bad_value (one wrong clock must not drag a stream's watermark and "
+                        "make the next records late); 0 = nothing after now. File mode replays "
+                        "history, so there it only catches typos like a wrong year "
+                        f"(default: {_MAX_FUTURE_LIVE} with --source kafka or kinesis, "
+                        f"{_MAX_FUTURE_FILES} with --source files)")
+    s.add_argument("--max-record-bytes", type=int, default=Settings.max_record_bytes,
+                   metavar="BYTES",
+                   help="an output record larger than this (Kafka key + JSON value, UTF-8) goes "
+                        "to the dead-letter output as too_large, with a prefix of the record as "
+                        "raw, instead of failing the Kafka sink (whose default limit is 1 MiB); "
+                        f"at least {MIN_RECORD_BYTES}")
+    s.add_argument("--report-windows", default=None, metavar="15m,30m,1h,1d",
+                   help="larger report intervals (each a multiple of --window, UTC-aligned), "
+                        "each the exact rollup of its windows, to its own outputs: topics "
+                        "<queue/agent metrics topic>.NAME, files queue_metrics_NAME.jsonl and "
+                        "agent_metrics_NAME.jsonl (default: none)")
     s.add_argument("--thresholds", default="15,20,30,60,90,120",
                    help="service-level / answered-in-X thresholds, whole seconds")
     s.add_argument("--contact-retention", default="24h",
@@ -356,6 +438,10 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
     window_ms = parse_duration_ms(args.window, "--window")
     if window_ms < 1000 or window_ms % 1000:
         raise ConfigError(f"--window: must be whole seconds >= 1s, got {args.window!r}")
+    primary_outputs = {QUEUE: args.queue_metrics_topic, AGENT: args.agent_metrics_topic,
+                       CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic,
+                       QUEUE_LIVE: args.queue_live_topic, AGENT_LIVE: args.agent_live_topic}
+    report_windows = parse_report_windows(args.report_windows, window_ms)
     settings = Settings(
         window_ms=window_ms,
         out_of_orderness_ms=parse_duration_ms(args.out_of_orderness, "--out-of-orderness"),
@@ -364,9 +450,12 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
         contact_retention_ms=parse_duration_ms(args.contact_retention, "--contact-retention"),
         dedupe_retention_ms=parse_duration_ms(args.dedupe_retention, "--dedupe-retention"),
         agent_timeout_ms=parse_duration_ms(args.agent_timeout, "--agent-timeout"),
-        outputs={QUEUE: args.queue_metrics_topic, AGENT: args.agent_metrics_topic,
-                 CONTACT: args.contacts_topic, DEADLETTER: args.deadletter_topic,
-                 QUEUE_LIVE: args.queue_live_topic, AGENT_LIVE: args.agent_live_topic},
+        max_future_ms=parse_duration_ms(
+            args.max_future or (_MAX_FUTURE_FILES if source == "files" else _MAX_FUTURE_LIVE),
+            "--max-future"),
+        max_record_bytes=args.max_record_bytes,
+        report_windows=report_windows,
+        outputs={**primary_outputs, **report_topics(primary_outputs, report_windows)},
         live_interval_ms=parse_duration_ms(args.live_interval, "--live-interval"),
         live_out_of_orderness_ms=parse_duration_ms(args.live_out_of_orderness,
                                                    "--live-out-of-orderness"),
@@ -379,6 +468,9 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
         raise ConfigError("--dedupe-retention: must be >= --contact-retention")
     if settings.agent_timeout_ms <= 0:
         raise ConfigError("--agent-timeout: must be > 0")
+    if settings.max_record_bytes < MIN_RECORD_BYTES:
+        raise ConfigError(f"--max-record-bytes: must be >= {MIN_RECORD_BYTES}, got "
+                          f"{settings.max_record_bytes}")
     cfg = JobConfig(
         source=source, sink=sink,
         contact_events=args.contact_events, ctrs=args.ctrs, agent_events=args.agent_events,
@@ -387,6 +479,8 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
                    "agent_events": args.agent_events_topic},
         group_id=args.group_id, starting_offsets=args.starting_offsets, bounded=args.bounded,
         idleness_ms=parse_duration_ms(args.idleness, "--idleness"),
+        max_watermark_drift_ms=parse_duration_ms(args.max_watermark_drift,
+                                                 "--max-watermark-drift"),
         parallelism=args.parallelism, execution_mode=args.execution_mode,
         checkpoint_interval_ms=parse_duration_ms(args.checkpoint_interval,
                                                  "--checkpoint-interval"),

@@ -5,9 +5,10 @@
     agent events ──────────────── keyBy AgentARN ─── live agent ─ shares, views ──────┴─ keyBy
         tick key ─ live ticks (+ broadcast clock) ─ queue live / agent live rows
 
-Inputs are ``Row(key, raw)`` streams with their own live timestamps and watermarks (SPEC §4:
-``--live-out-of-orderness``), keyed by ContactId / AgentARN; the live path parses them itself and
-never dead-letters (the main path does). ``build_live`` returns the output rows
+Inputs are ``Row(key, raw)`` streams (``KEYED_RAW_TYPE``) with their own live timestamps and
+watermarks (SPEC §4: ``--live-out-of-orderness``; ``live_sources`` builds them from the job's
+source factory), keyed by ContactId / AgentARN; the live path parses them itself and never
+dead-letters (the main path does). ``build_live`` returns the output rows
 ``Row(topic, key, json)``, or None when there is nothing to compute.
 """
 
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pyflink.common import Duration, WatermarkStrategy
+from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.java_gateway import get_gateway
 
-from udfs.flink_outputs import KEYED_TYPE, OUTPUT_ROW_TYPE, TIMED_KEYED_TYPE
+from udfs.flink_outputs import KEYED_TYPE, OUTPUT_ROW_TYPE
 from udfs.live.flink_live import (
     CLOCK_STATE,
     CLOCK_TAG,
@@ -29,26 +31,38 @@ from udfs.live.flink_live import (
 )
 from udfs.settings import Settings
 
+#: (Row(ContactId, CTR record), timestamp) on its way to the timestamp assigner
+TIMED_KEYED_TYPE = Types.TUPLE([KEYED_TYPE, Types.LONG()])
 
-def live_watermarks(settings: Settings, idleness_ms: Optional[int] = None) -> WatermarkStrategy:
-    """The live path's own watermark strategy (bounded out-of-orderness, default 5 s)."""
-    strategy = WatermarkStrategy.for_bounded_out_of_orderness(
-        Duration.of_millis(settings.live_out_of_orderness_ms))
-    if idleness_ms:
-        strategy = strategy.with_idleness(Duration.of_millis(idleness_ms))
-    return strategy
+
+def live_sources(source, settings: Settings) -> dict:
+    """{stream: Row(key, raw) with the live path's own event time, or None}, from the job's
+    source factory (``jobs.sources``: a second source per feed, with
+    ``--live-out-of-orderness``); records the source cannot read are left to the main path."""
+    from jobs.pipeline import split_readable
+
+    out = {}
+    for name in ("contact_events", "ctrs", "agent_events"):
+        timed = source(name, settings.live_out_of_orderness_ms)
+        out[name] = None if timed is None else split_readable(timed)[0]
+    return out
 
 
 def ctr_ends(ctrs: DataStream, idleness_ms: Optional[int]) -> DataStream:
     """CTRs for the live path: parsed, stamped so that they never hold back the live watermark
     (they come minutes after the contact events; their times are read from the record)."""
-    from jobs.pipeline import with_event_time
-
     timed = ctrs.process(LiveCtrEnds(), output_type=TIMED_KEYED_TYPE).name("live ctr ends")
     strategy = WatermarkStrategy.for_monotonous_timestamps()
     if idleness_ms:  # an empty CTR topic must not hold back the live ticks either
         strategy = strategy.with_idleness(Duration.of_millis(idleness_ms))
-    return with_event_time(timed, strategy)
+    # PyFlink's own timestamp assignment, without its Python extraction step: field 1 is the
+    # timestamp, field 0 goes on
+    jvm = get_gateway().jvm.org.apache.flink.streaming.api.functions.python.eventtime
+    j_strategy = strategy._j_watermark_strategy.withTimestampAssigner(
+        jvm.CustomTimestampAssigner())
+    j_stream = timed._j_data_stream.assignTimestampsAndWatermarks(j_strategy)
+    return DataStream(j_stream.map(jvm.RemoveTimestampMapFunction(),
+                                   KEYED_TYPE.get_java_type_info())).name("live ctr time")
 
 
 def build_live(env: StreamExecutionEnvironment, settings: Settings,
@@ -65,13 +79,13 @@ def build_live(env: StreamExecutionEnvironment, settings: Settings,
     if contact_events is not None:
         ends = (ctr_ends(ctrs, idleness_ms) if ctrs is not None
                 else env.from_collection([], type_info=KEYED_TYPE))
-        contacts = (keyed(contact_events).connect(keyed(ends))
+        contacts = (keyed(contact_events, Types.STRING()).connect(keyed(ends))
                     .process(LiveContactFunction(settings), output_type=KEYED_TYPE)
                     .name("live contact"))
         messages.append(contacts)
         clocks.append(contacts.get_side_output(CLOCK_TAG))
     if agent_events is not None:
-        agents = (keyed(agent_events)
+        agents = (keyed(agent_events, Types.STRING())
                   .process(LiveAgentFunction(settings), output_type=KEYED_TYPE)
                   .name("live agent"))
         messages.append(agents)

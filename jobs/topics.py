@@ -57,14 +57,25 @@ def _client_config(kafka_properties: dict) -> dict:
 
 def ensure_output_topics(cfg) -> None:
     """The job's output topics, created if missing (metric and contact topics compacted)."""
-    from udfs.settings import AGENT, AGENT_LIVE, CONTACT, DEADLETTER, QUEUE, QUEUE_LIVE
+    from udfs.settings import (
+        AGENT,
+        AGENT_LIVE,
+        CONTACT,
+        DEADLETTER,
+        QUEUE,
+        QUEUE_LIVE,
+        REPORT_KINDS,
+        report_output,
+    )
 
     outs = cfg.settings.outputs
-    compacted = [outs[QUEUE], outs[AGENT], outs[CONTACT]]
+    reports = [outs[report_output(kind, name)] for name, _ in cfg.settings.report_windows
+               for kind in REPORT_KINDS]
+    compacted = [outs[QUEUE], outs[AGENT], outs[CONTACT], *reports]
     if cfg.settings.live_interval_ms:
         compacted += [outs[QUEUE_LIVE], outs[AGENT_LIVE]]
     try:
-        created = ensure_topics(cfg.bootstrap_servers, compacted + [outs[DEADLETTER]],
+        created = ensure_topics(cfg.bootstrap_servers, [*compacted, outs[DEADLETTER]],
                                 compacted=compacted,
                                 client_config=_client_config(cfg.kafka_properties))
     except Exception as e:  # noqa: BLE001 - a broker we cannot administer is not fatal here

@@ -17,6 +17,14 @@ def failures(cluster: Cluster, job_id: str) -> int:
     return len(history.get("entries", []))
 
 
+def failure_summary(cluster: Cluster, job_id: str) -> list[str]:
+    """One line per entry of the job's exception history: when, where, and the exception."""
+    history = cluster.rest("GET", f"/jobs/{job_id}/exceptions").get("exceptionHistory", {})
+    return [f"{e.get('timestamp')} {e.get('taskName')} @ {e.get('endpoint')}: "
+            f"{(e.get('exceptionName') or '')} {(e.get('stacktrace') or '')[:300]}"
+            for e in history.get("entries", [])]
+
+
 def entered(cluster: Cluster, job_id: str, state: str) -> int:
     """When the job last entered ``state`` (epoch ms; 0 if never), from ``/jobs/:id``.
 

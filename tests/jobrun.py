@@ -30,6 +30,15 @@ def latest_by_key(records: list[dict]) -> dict:
     return out
 
 
+def read_outputs(out_dir: Path) -> dict:
+    """{name: [records]} of every output file (the four of OUTPUT_FILES always, empty when
+    absent; report intervals' and others' as written, e.g. ``queue_metrics_15m``)."""
+    out = {name: read_jsonl(out_dir / f"{name}.jsonl") for name in OUTPUT_FILES}
+    for path in sorted(out_dir.glob("*.jsonl")):
+        out.setdefault(path.stem, read_jsonl(path))
+    return out
+
+
 def run_files(tmp: Path, contact_events: Optional[Sequence[str]] = None,
               ctrs: Optional[Sequence[str]] = None,
               agent_events: Optional[Sequence[str]] = None,
@@ -45,7 +54,7 @@ def run_files(tmp: Path, contact_events: Optional[Sequence[str]] = None,
         if lines is not None:
             argv += [flag, write_lines(tmp / name, lines)]
     assert main(argv + list(extra)) == 0
-    return {name: read_jsonl(tmp / "out" / f"{name}.jsonl") for name in OUTPUT_FILES}
+    return read_outputs(tmp / "out")
 
 
 def run_dir(input_dir: str, out_dir: str, extra: Sequence[str] = ()) -> dict:
@@ -57,4 +66,4 @@ def run_dir(input_dir: str, out_dir: str, extra: Sequence[str] = ()) -> dict:
             "--ctrs", os.path.join(input_dir, "ctrs.jsonl"),
             "--agent-events", os.path.join(input_dir, "agent_events.jsonl")]
     assert main(argv + list(extra)) == 0
-    return {name: read_jsonl(Path(out_dir) / f"{name}.jsonl") for name in OUTPUT_FILES}
+    return read_outputs(Path(out_dir))

@@ -101,11 +101,13 @@ def ctr(contact_id: str, *, last_update: str, disconnect: str, channel: str = "V
     return json.dumps(record)
 
 
-def _agent_contact(entry: tuple, at: str) -> dict:
-    """(ContactId, State[, Channel, InitiationMethod, queue name, state since])."""
-    cid, state, channel, method, queue, since = (tuple(entry) + (None,) * 6)[:6]
-    return {"ContactId": cid, "State": state, "Channel": channel or "VOICE",
-            "StateStartTimestamp": t_ms(since or at), "InitiationMethod": method or "INBOUND",
+def _snapshot_contact(at: str, cid: str, state: str, queue: Optional[str] = None,
+                      channel: str = "VOICE", method: str = "INBOUND",
+                      since: Optional[str] = None) -> dict:
+    """One ``Contacts`` entry: ``(ContactId, State[, queue name[, channel[, initiation method[,
+    state since]]]])``."""
+    return {"ContactId": cid, "State": state, "Channel": channel,
+            "StateStartTimestamp": t_ms(since or at), "InitiationMethod": method,
             "Queue": {"ARN": queue_arn(queue), "Name": queue} if queue else None,
             "QueueTimestamp": None, "ConnectedToAgentTimestamp": None, "InitialContactId": None}
 
@@ -134,7 +136,7 @@ def agent_event(agent: str, event_id: str, event_type: str, at: str, *, status: 
                                "Concurrency": [{"Channel": ch, "AvailableSlots": n,
                                                 "MaximumSlots": max(n, 1)}
                                                for ch, n in slots]}},
-        "Contacts": [_agent_contact(c, at) for c in contacts],
+        "Contacts": [_snapshot_contact(at, *contact) for contact in contacts],
     }
     return json.dumps({"AWSAccountId": "111122223333", "AgentARN": agent_arn(agent),
                        "CurrentAgentSnapshot": snapshot, "PreviousAgentSnapshot": None,

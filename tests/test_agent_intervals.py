@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from udfs.agent_intervals import (
     AFTER_CONTACT_WORK,
+    CONNECTING,
     CONTACT,
     CONTACT_HANDLE,
     ERROR,
@@ -35,8 +36,9 @@ BREAK = state_flags(CUSTOM, ())
 LOGOUT = 0
 
 
-def times(online=0.0, npt=0.0, contact=0.0, handle=0.0, acw=0.0, idle=0.0, error=0.0):
-    return AgentTimes(online, npt, contact, handle, acw, idle, error)
+def times(online=0.0, npt=0.0, contact=0.0, handle=0.0, acw=0.0, idle=0.0, error=0.0,
+          connecting=0.0):
+    return AgentTimes(online, npt, contact, handle, acw, idle, error, connecting)
 
 
 def in_window(points, k, timeout_ms=240_000):
@@ -59,14 +61,18 @@ def in_window(points, k, timeout_ms=240_000):
         (AVAILABLE, ["CONNECTED_ONHOLD"], ONLINE | CONTACT | CONTACT_HANDLE),
         (AVAILABLE, ["ENDED"], ONLINE | CONTACT | CONTACT_HANDLE | AFTER_CONTACT_WORK),
         # routing time: neither idle nor contact
-        (AVAILABLE, ["INCOMING"], ONLINE),
-        (AVAILABLE, ["PENDING"], ONLINE),
-        (AVAILABLE, ["CONNECTING"], ONLINE),
+        # routing time: neither idle nor contact, but connecting
+        (AVAILABLE, ["INCOMING"], ONLINE | CONNECTING),
+        (AVAILABLE, ["PENDING"], ONLINE | CONNECTING),
+        (AVAILABLE, ["CONNECTING"], ONLINE | CONNECTING),
+        (CUSTOM, ["INCOMING"], ONLINE | NON_PRODUCTIVE | CONNECTING),
+        (AVAILABLE, ["CONNECTED", "INCOMING"], ONLINE | CONTACT | CONTACT_HANDLE),
+        (AVAILABLE, ["CONNECTED_ONHOLD", "CONNECTING"], ONLINE | CONTACT | CONTACT_HANDLE),
         # failed contacts: idle and error at once
         (AVAILABLE, ["MISSED"], ONLINE | IDLE | ERROR),
         (AVAILABLE, ["REJECTED"], ONLINE | IDLE | ERROR),
         (AVAILABLE, ["ERROR"], ONLINE | IDLE | ERROR),
-        (AVAILABLE, ["MISSED", "CONNECTING"], ONLINE | ERROR),
+        (AVAILABLE, ["MISSED", "CONNECTING"], ONLINE | ERROR | CONNECTING),
         (AVAILABLE, ["ERROR", "CONNECTED"], ONLINE | CONTACT | CONTACT_HANDLE | ERROR),
         # concurrent chats
         (AVAILABLE, ["CONNECTED", "ENDED"], ONLINE | CONTACT | CONTACT_HANDLE),
@@ -75,7 +81,7 @@ def in_window(points, k, timeout_ms=240_000):
         (
             AVAILABLE,
             ["ENDED", "CONNECTING"],
-            ONLINE | CONTACT | CONTACT_HANDLE | AFTER_CONTACT_WORK,
+            ONLINE | CONTACT | CONTACT_HANDLE | AFTER_CONTACT_WORK | CONNECTING,
         ),
         # custom status with a contact: NPT + handle, not "on contact"
         (CUSTOM, ["CONNECTED"], ONLINE | NON_PRODUCTIVE | CONTACT_HANDLE),
@@ -99,8 +105,9 @@ def test_state_flags_accepts_any_iterable():
 
 
 def test_flags_are_distinct_bits():
-    bits = [ONLINE, NON_PRODUCTIVE, CONTACT, CONTACT_HANDLE, AFTER_CONTACT_WORK, IDLE, ERROR]
-    assert sum(bits) == 127
+    bits = [ONLINE, NON_PRODUCTIVE, CONTACT, CONTACT_HANDLE, AFTER_CONTACT_WORK, IDLE, ERROR,
+            CONNECTING]
+    assert sum(bits) == 255
     assert all(b & (b - 1) == 0 for b in bits)
 
 
@@ -208,13 +215,13 @@ def test_login_after_logout():
 def test_contact_lifecycle_with_routing_time():
     points = [
         (B, AV_IDLE),
-        (B + 10 * S, AV_ROUTING),  # ringing 5 s: neither idle nor contact
+        (B + 10 * S, AV_ROUTING),  # ringing 5 s: neither idle nor contact, but connecting
         (B + 15 * S, AV_CONNECTED),
         (B + 40 * S, AV_ACW),
         (B + 50 * S, AV_IDLE),
     ]
     t = in_window(points, 0)
-    assert t == times(online=60, contact=35, handle=35, acw=10, idle=20)
+    assert t == times(online=60, contact=35, handle=35, acw=10, idle=20, connecting=5)
     assert agent_time_fields(t)["occupancy"] == pytest.approx(100 * 35 / 55)
 
 
@@ -258,7 +265,8 @@ def test_window_times_accepts_tuple_history():
 
 
 def test_agent_time_fields_order_and_values():
-    f = agent_time_fields(times(online=60, npt=5, contact=30, handle=35, acw=10, idle=10, error=2))
+    f = agent_time_fields(times(online=60, npt=5, contact=30, handle=35, acw=10, idle=10, error=2,
+                                connecting=4))
     assert f == {
         "online_time": 60,
         "non_productive_time": 5,
@@ -268,6 +276,7 @@ def test_agent_time_fields_order_and_values():
         "idle_time": 10,
         "error_time": 2,
         "occupancy": 75.0,
+        "connecting_time": 4,
     }
     assert list(f) == [
         "online_time",
@@ -278,6 +287,7 @@ def test_agent_time_fields_order_and_values():
         "idle_time",
         "error_time",
         "occupancy",
+        "connecting_time",
     ]
 
 
@@ -355,8 +365,9 @@ def _timelines(draw):
 
 def _reference_times(points, ws, we, timeout_ms):
     """Brute force: every point's interval against the window, no search, no shortcuts."""
-    acc = [0] * 7
-    bits = [ONLINE, NON_PRODUCTIVE, CONTACT, CONTACT_HANDLE, AFTER_CONTACT_WORK, IDLE, ERROR]
+    acc = [0] * 8
+    bits = [ONLINE, NON_PRODUCTIVE, CONTACT, CONTACT_HANDLE, AFTER_CONTACT_WORK, IDLE, ERROR,
+            CONNECTING]
     for i, (ms, flags) in enumerate(points):
         end = ms + timeout_ms
         if i + 1 < len(points):
@@ -399,5 +410,6 @@ def test_invariants_over_random_timelines(points, first_window, n_windows, timeo
     parts = [
         window_times(points, ws + k * W, ws + (k + 1) * W, timeout_ms) for k in range(n_windows)
     ]
-    for field in range(7):
+    assert t.connecting_time <= t.online_time or t.connecting_time <= length
+    for field in range(8):
         assert sum(p[field] for p in parts) == pytest.approx(t[field])

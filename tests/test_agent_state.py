@@ -43,18 +43,22 @@ NAMES_A = ("jdoe", "Basic", ("Site", "Team"))
 NAMES_B = ("jdoe2", "Premium", ("Site", "Team B"))
 CTR_NAMES = ("ctr-user", "CTR Profile", ("CTR Site",))
 NO_HANDLED = {"contacts_handled": 0, "avg_handle_time": None, "avg_after_contact_work_time": None,
-              "avg_interaction_time": None, "avg_hold_time": None}
+              "avg_interaction_time": None, "avg_hold_time": None, "contacts_put_on_hold": 0,
+              "sum_handle_time": 0.0, "sum_interaction_time": 0.0,
+              "sum_after_contact_work_time": 0.0, "sum_hold_time": 0.0}
 # c9 (the scripted call): 50 s talk + 0 s hold + 10 s ACW
 C9_HANDLED = {"contacts_handled": 1, "avg_handle_time": 60.0, "avg_after_contact_work_time": 10.0,
-              "avg_interaction_time": 50.0, "avg_hold_time": None}
+              "avg_interaction_time": 50.0, "avg_hold_time": None, "contacts_put_on_hold": 0,
+              "sum_handle_time": 60.0, "sum_interaction_time": 50.0,
+              "sum_after_contact_work_time": 10.0, "sum_hold_time": 0.0}
 
 
 def times(online: float = 0.0, npt: float = 0.0, contact: float = 0.0, handle: float = 0.0,
           acw: float = 0.0, idle: float = 0.0, error: float = 0.0,
-          occupancy: Optional[float] = None) -> dict:
+          occupancy: Optional[float] = None, connecting: float = 0.0) -> dict:
     return {"online_time": online, "non_productive_time": npt, "contact_time": contact,
             "contact_handle_time": handle, "after_contact_work_time": acw, "idle_time": idle,
-            "error_time": error, "occupancy": occupancy}
+            "error_time": error, "occupancy": occupancy, "connecting_time": connecting}
 
 
 def state_with(*events: AgentEvent) -> AgentState:
@@ -145,9 +149,13 @@ def test_missed_first_keeps_the_earliest_time_per_contact() -> None:
         agent_event("e2", T0 + 90 * S, contacts=(("c8", "MISSED"),)),
     )
     assert state.missed_first == {"c8": T0 + 50 * S}
-    insert_event(state, agent_event("e0", T0 + 30 * S, contacts=(("c8", "REJECTED"),
-                                                                 ("c6", "REJECTED"))))
+    inserted = insert_event(state, agent_event("e0", T0 + 30 * S, contacts=(
+        ("c8", "REJECTED"), ("c6", "REJECTED"))))
     assert state.missed_first == {"c8": T0 + 30 * S, "c6": T0 + 30 * S}
+    # what moved, for the queues' contacts_missed: c8 from 50 s, c6 new
+    assert inserted is not None and inserted.moved == (("c8", T0 + 50 * S), ("c6", None))
+    later = insert_event(state, agent_event("e3", T0 + 95 * S, contacts=(("c8", "MISSED"),)))
+    assert later is not None and later.moved == () and not later.missed
 
 
 # --- configuration history --------------------------------------------------------------------
@@ -344,7 +352,9 @@ def test_an_agent_with_only_ctr_contributions_is_named_from_the_ctr() -> None:
     put_ctr(state, ctr("c1", at=T0 + 40 * S), W)  # the smallest ContactId names the agent
     assert next_emission(state, T0, W, TIMEOUT) == (1, times(), 0, {
         "contacts_handled": 2, "avg_handle_time": 60.0, "avg_after_contact_work_time": 10.0,
-        "avg_interaction_time": 50.0, "avg_hold_time": None}, CTR_NAMES)
+        "avg_interaction_time": 50.0, "avg_hold_time": None, "contacts_put_on_hold": 0,
+        "sum_handle_time": 120.0, "sum_interaction_time": 100.0,
+        "sum_after_contact_work_time": 20.0, "sum_hold_time": 0.0}, CTR_NAMES)
 
 
 def test_a_window_whose_only_ctr_is_retracted_is_re_emitted_with_zeros() -> None:

@@ -102,6 +102,8 @@ def test_every_default(files_args: list[str], ctrs_file: str, tmp_path: Path) ->
             contact_retention_ms=86_400_000,
             dedupe_retention_ms=604_800_000,
             agent_timeout_ms=240_000,
+            max_future_ms=86_400_000,  # file mode: a replay of history, only typos are caught
+            max_record_bytes=921_600,
             outputs={"queue": "connect.metrics.queue", "agent": "connect.metrics.agent",
                      "contact": "connect.contacts", "deadletter": "connect.deadletter",
                      "queue_live": "connect.metrics.queue.live",
@@ -216,11 +218,49 @@ def test_bad_thresholds_name_the_flag(text: str) -> None:
         (["--jar", "/nonexistent/deps.jar"], "--jar"),
         (["--kafka-property", "no-equals-sign"], "--kafka-property"),
         (["--kafka-property", "=value"], "--kafka-property"),
+        (["--max-future", "soon"], "--max-future"),
+        (["--max-future=-5m"], "--max-future"),
+        (["--max-record-bytes", "1023"], "--max-record-bytes"),
+        (["--max-record-bytes", "0"], "--max-record-bytes"),
     ],
 )
 def test_bad_values_fail_naming_the_flag(files_args: list[str], extra: list[str],
                                          flag: str) -> None:
     assert config_error([*files_args, *extra]).startswith(flag)
+
+
+def test_max_future_default_depends_on_the_source(files_args: list[str]) -> None:
+    """SPEC §3: 5 minutes ahead of the wall clock for live sources; a file replay is history."""
+    assert parse_args(KAFKA_ARGS).settings.max_future_ms == 300_000
+    kinesis = ["--source", "kinesis", "--ctrs-stream",
+               "arn:aws:kinesis:us-east-1:111122223333:stream/ctrs",
+               "--bootstrap-servers", "b:9092"]
+    assert parse_args(kinesis).settings.max_future_ms == 300_000
+    assert parse_args(files_args).settings.max_future_ms == 86_400_000
+
+
+@pytest.mark.parametrize(("value", "ms"), [("2m", 120_000), ("0", 0), ("1h", 3_600_000)])
+def test_max_future_flag(files_args: list[str], value: str, ms: int) -> None:
+    assert parse_args([*KAFKA_ARGS, "--max-future", value]).settings.max_future_ms == ms
+    assert parse_args([*files_args, "--max-future", value]).settings.max_future_ms == ms
+
+
+def test_max_record_bytes_flag(files_args: list[str]) -> None:
+    assert parse_args(KAFKA_ARGS).settings.max_record_bytes == 900 * 1024
+    cfg = parse_args([*KAFKA_ARGS, "--max-record-bytes", "1024"])
+    assert cfg.settings.max_record_bytes == 1024
+    with pytest.raises(SystemExit):  # not an integer: argparse's usage error names the flag
+        parse_args([*KAFKA_ARGS, "--max-record-bytes", "x1"])
+
+
+def test_max_future_and_record_bytes_from_properties(tmp_path: Path) -> None:
+    path = write_properties(tmp_path, [{"PropertyGroupId": "FlinkApplicationProperties",
+                                        "PropertyMap": {"source": "kafka",
+                                                        "bootstrap-servers": "b:9092",
+                                                        "max-future": "90s",
+                                                        "max-record-bytes": "500000"}}])
+    settings = parse_args(["--properties", path]).settings
+    assert (settings.max_future_ms, settings.max_record_bytes) == (90_000, 500_000)
 
 
 def test_files_sink_needs_output(ctrs_file: str) -> None:
@@ -385,3 +425,48 @@ def test_describe_redacts_secrets(tmp_path: Path) -> None:
 def test_bad_kafka_property_error_does_not_echo_a_secret(files_args: list[str]) -> None:
     msg = config_error([*files_args, "--kafka-property", f"sasl.jaas.config{SECRET}"])
     assert SECRET not in msg
+
+
+# --- report intervals -----------------------------------------------------------------------
+
+
+def test_report_windows_default_none(files_args: list[str]) -> None:
+    cfg = parse_args(files_args)
+    assert cfg.settings.report_windows == ()
+    assert set(config.output_file_names(cfg.settings)) == {"queue", "agent", "contact",
+                                                             "deadletter", "queue_live",
+                                                             "agent_live"}
+
+
+def test_report_windows_topics_and_files(files_args: list[str]) -> None:
+    cfg = parse_args(files_args + ["--report-windows", "15m, 30m,1h,1d",
+                                   "--queue-metrics-topic", "q"])
+    s = cfg.settings
+    assert s.report_windows == (("15m", 900_000), ("30m", 1_800_000), ("1h", 3_600_000),
+                                ("1d", 86_400_000))
+    assert s.outputs["queue.15m"] == "q.15m"
+    assert s.outputs["agent.1d"] == "connect.metrics.agent.1d"
+    files = config.output_file_names(s)
+    assert files["queue.15m"] == "queue_metrics_15m.jsonl"
+    assert files["agent.1h"] == "agent_metrics_1h.jsonl"
+    assert files["queue"] == "queue_metrics.jsonl"
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--report-windows", "90s"], "--report-windows: 90s is not a multiple of --window"),
+    (["--window", "7m", "--report-windows", "15m"], "not a multiple of --window (420s)"),
+    (["--report-windows", "15m,15m"], "--report-windows: 15m given twice"),
+    (["--report-windows", "15 minutes"], "--report-windows: expected comma-separated"),
+    (["--report-windows", "15m,x"], "--report-windows: expected a duration"),
+    (["--report-windows", "0m"], "--report-windows: 0m is not a multiple"),
+])
+def test_report_windows_validation_names_the_flag(files_args: list[str], flags: list[str],
+                                                 message: str) -> None:
+    assert message in config_error(files_args + flags)
+
+
+def test_report_windows_from_properties(files_args: list[str], tmp_path: Path) -> None:
+    path = write_properties(tmp_path, [{"PropertyGroupId": "ConnectMetrics",
+                                        "PropertyMap": {"report-windows": "1h"}}])
+    cfg = parse_args(files_args + ["--properties", path])
+    assert cfg.settings.report_windows == (("1h", 3_600_000),)

@@ -6,6 +6,7 @@ import pytest
 
 from udfs.contact_metrics import (
     CtrContribution,
+    cap_keys,
     ctr_contribution,
     handled_fields,
     queue_fields,
@@ -30,6 +31,8 @@ def ctr(
     next_id: str | None = None,
     transfer_completed: bool = False,
     method: str | None = "INBOUND",
+    reason: str | None = "CUSTOMER_DISCONNECT",
+    initiated: bool = True,
 ) -> ContactRecord:
     """A CTR with only the fields the metric formulas look at set as asked."""
     return ContactRecord(
@@ -41,10 +44,10 @@ def ctr(
         initial_contact_id=None,
         previous_contact_id=None,
         next_contact_id=next_id,
-        initiation_ms=T0,
+        initiation_ms=T0 if initiated else None,
         connected_to_system_ms=T0,
         disconnect_ms=T0 + 200_000,
-        disconnect_reason="CUSTOMER_DISCONNECT",
+        disconnect_reason=reason,
         transfer_completed_ms=T0 + 150_000 if transfer_completed else None,
         queue_arn=QUEUE,
         queue_name="Q1",
@@ -81,6 +84,11 @@ def test_abandoned_contact():
         hold_time=0.0,
         transferred_out=False,
         initiation_method="INBOUND",
+        transferred_by_agent=False,
+        transferred_external=False,
+        transferred_in=False,
+        contact_duration=200.0,
+        disconnect_reason="CUSTOMER_DISCONNECT",
     )
     assert type(c.queue_duration) is float
 
@@ -101,18 +109,35 @@ def test_handled_held_contact():
         hold_time=20.0,
         transferred_out=False,
         initiation_method="INBOUND",
+        contact_duration=200.0,
+        disconnect_reason="CUSTOMER_DISCONNECT",
     )
 
 
 def test_agent_transfer_counts_transferred_out_not_abandoned():
     c = ctr_contribution(ctr(queued=True, handled=True, duration=3, interaction=40, next_id="c2"))
     assert (c.handled, c.abandoned, c.transferred_out) == (True, False, True)
+    assert (c.transferred_by_agent, c.transferred_external) == (True, False)
     assert c.handle_time == 40.0
 
 
 def test_external_transfer_without_agent_is_transferred_out_not_abandoned():
     c = ctr_contribution(ctr(queued=True, duration=8, transfer_completed=True))
     assert (c.queued, c.handled, c.abandoned, c.transferred_out) == (True, False, False, True)
+    assert (c.transferred_by_agent, c.transferred_external) == (False, True)
+
+
+@pytest.mark.parametrize("method, queued, expected", [
+    ("TRANSFER", True, True), ("QUEUE_TRANSFER", True, True), ("TRANSFER", False, False),
+    ("INBOUND", True, False), (None, True, False)])
+def test_transferred_in_is_a_queued_transfer_or_queue_transfer(method, queued, expected):
+    c = ctr_contribution(ctr(queued=queued, duration=1, method=method))
+    assert c.transferred_in is expected
+
+
+def test_input_values_used_as_keys_are_capped_to_64_characters():
+    c = ctr_contribution(ctr(method="M" * 100, reason="R" * 65))
+    assert (c.initiation_method, c.disconnect_reason) == ("M" * 64, "R" * 64)
 
 
 def test_queue_transfer_is_neither_abandoned_nor_transferred_out():
@@ -129,7 +154,7 @@ def test_empty_next_contact_id_counts_as_missing():
 
 
 def test_all_optional_fields_null():
-    c = ctr_contribution(ctr(handled=True, method=None))
+    c = ctr_contribution(ctr(handled=True, method=None, reason=None, initiated=False))
     assert c == CtrContribution(
         queued=False,
         handled=True,
@@ -142,6 +167,8 @@ def test_all_optional_fields_null():
         hold_time=0.0,
         transferred_out=False,
         initiation_method=None,
+        contact_duration=None,
+        disconnect_reason=None,
     )
 
 
@@ -172,6 +199,11 @@ def test_handled_fields_empty():
         "avg_after_contact_work_time": None,
         "avg_interaction_time": None,
         "avg_hold_time": None,
+        "contacts_put_on_hold": 0,
+        "sum_handle_time": 0.0,
+        "sum_interaction_time": 0.0,
+        "sum_after_contact_work_time": 0.0,
+        "sum_hold_time": 0.0,
     }
 
 
@@ -188,6 +220,11 @@ def test_handled_fields_ignores_unhandled_and_averages_hold_over_held_only():
         "avg_after_contact_work_time": 40 / 3,
         "avg_interaction_time": 350 / 3,
         "avg_hold_time": 13.0,
+        "contacts_put_on_hold": 2,
+        "sum_handle_time": 416.0,
+        "sum_interaction_time": 350.0,
+        "sum_after_contact_work_time": 40.0,
+        "sum_hold_time": 26.0,
     }
 
 
@@ -219,13 +256,26 @@ QUEUE_FIELD_ORDER = [
     "contacts_put_on_hold",
     "contacts_transferred_out",
     "contacts_handled_by_initiation_method",
+    "contacts_transferred_out_by_agent",
+    "contacts_transferred_out_external",
+    "contacts_transferred_in",
+    "avg_contact_duration",
+    "contacts_disconnected_by_reason",
+    "sum_queue_answer_time",
+    "sum_queue_abandon_time",
+    "sum_handle_time",
+    "sum_interaction_time",
+    "sum_after_contact_work_time",
+    "sum_hold_time",
+    "sum_contact_duration",
     "contacts_queued_by_enqueue",
     "contacts_connected_to_agent",
+    "contacts_missed",
 ]
 
 
 def test_queue_fields_empty_window_with_early_signals_only():
-    f = queue_fields([], DEFAULT_THRESHOLDS, 3, 2)
+    f = queue_fields([], DEFAULT_THRESHOLDS, 3, 2, 1)
     zeros = {"15": 0, "20": 0, "30": 0, "60": 0, "90": 0, "120": 0}
     assert f == {
         "contacts_queued": 0,
@@ -245,8 +295,21 @@ def test_queue_fields_empty_window_with_early_signals_only():
         "contacts_put_on_hold": 0,
         "contacts_transferred_out": 0,
         "contacts_handled_by_initiation_method": {},
+        "contacts_transferred_out_by_agent": 0,
+        "contacts_transferred_out_external": 0,
+        "contacts_transferred_in": 0,
+        "avg_contact_duration": None,
+        "contacts_disconnected_by_reason": {},
+        "sum_queue_answer_time": 0.0,
+        "sum_queue_abandon_time": 0.0,
+        "sum_handle_time": 0.0,
+        "sum_interaction_time": 0.0,
+        "sum_after_contact_work_time": 0.0,
+        "sum_hold_time": 0.0,
+        "sum_contact_duration": 0.0,
         "contacts_queued_by_enqueue": 3,
         "contacts_connected_to_agent": 2,
+        "contacts_missed": 1,
     }
     assert list(f) == QUEUE_FIELD_ORDER
     assert list(f["service_level"]) == ["15", "20", "30", "60", "90", "120"]
@@ -257,7 +320,8 @@ def _mixed_window() -> list[CtrContribution]:
         # a: handled, D=10, handle 100+20+30, held once
         ctr(queued=True, handled=True, duration=10, interaction=100, hold=20, acw=30, holds=1),
         # b: handled, D=20 (== threshold 20), handle 200+0+10, never held
-        ctr(queued=True, handled=True, duration=20, interaction=200, acw=10, holds=0),
+        ctr(queued=True, handled=True, duration=20, interaction=200, acw=10, holds=0,
+            reason="AGENT_DISCONNECT"),
         # c: handled callback with unknown D, held 3 times, agent-transferred onward
         ctr(
             queued=True,
@@ -270,20 +334,21 @@ def _mixed_window() -> list[CtrContribution]:
         ),
         # d: abandoned at D=15 (== threshold 15)
         ctr(queued=True, duration=15),
-        # e: abandoned at D=40
-        ctr(queued=True, duration=40),
-        # f: queue-to-queue transfer by a flow at D=5: queued, not abandoned
-        ctr(queued=True, duration=5, next_id="n2"),
+        # e: abandoned at D=40, without InitiationTimestamp (no contact duration)
+        ctr(queued=True, duration=40, initiated=False),
+        # f: a transferred-in segment, queue-to-queue transfer by a flow at D=5: queued, not
+        # abandoned
+        ctr(queued=True, duration=5, next_id="n2", method="TRANSFER"),
         # g: outbound (not queued), handled, then transferred to an external number
         ctr(handled=True, interaction=60, transfer_completed=True, method="OUTBOUND"),
-        # h: flow-only contact sent to an external number
-        ctr(transfer_completed=True, method=None),
+        # h: flow-only contact sent to an external number, no disconnect reason
+        ctr(transfer_completed=True, method=None, reason=None),
     ]
 
 
 def test_queue_fields_mixed_window():
     contribs = [ctr_contribution(r) for r in _mixed_window()]
-    f = queue_fields(contribs, [15, 20, 30], 7, 4)
+    f = queue_fields(contribs, [15, 20, 30], 7, 4, 2)
     assert f == {
         "contacts_queued": 6,  # a b c d e f
         "contacts_handled": 4,  # a b c g
@@ -307,8 +372,22 @@ def test_queue_fields_mixed_window():
         "contacts_put_on_hold": 2,
         "contacts_transferred_out": 3,  # c (agent), g and h (external)
         "contacts_handled_by_initiation_method": {"CALLBACK": 1, "INBOUND": 2, "OUTBOUND": 1},
+        "contacts_transferred_out_by_agent": 1,  # c
+        "contacts_transferred_out_external": 2,  # g h
+        "contacts_transferred_in": 1,  # f
+        "avg_contact_duration": 200.0,  # 7 CTRs of 200 s each; e has no InitiationTimestamp
+        "contacts_disconnected_by_reason": {"AGENT_DISCONNECT": 1, "CUSTOMER_DISCONNECT": 6,
+                                            "UNKNOWN": 1},
+        "sum_queue_answer_time": 30.0,
+        "sum_queue_abandon_time": 55.0,
+        "sum_handle_time": 475.0,
+        "sum_interaction_time": 410.0,
+        "sum_after_contact_work_time": 40.0,
+        "sum_hold_time": 25.0,
+        "sum_contact_duration": 1400.0,
         "contacts_queued_by_enqueue": 7,
         "contacts_connected_to_agent": 4,
+        "contacts_missed": 2,
     }
     assert list(f) == QUEUE_FIELD_ORDER
 
@@ -443,3 +522,40 @@ def test_queue_and_agent_handled_metrics_agree():
 def test_threshold_keys_are_integer_strings():
     f = queue_fields([], [15.0, 120], 0, 0)
     assert list(f["contacts_answered_in_x"]) == ["15", "120"]
+
+
+# --- cap_keys ---------------------------------------------------------------------------------
+
+
+def test_cap_keys_keeps_small_objects_sorted():
+    assert cap_keys({"b": 1, "a": 2}) == {"a": 2, "b": 1}
+    assert list(cap_keys({"b": 1, "a": 2})) == ["a", "b"]
+
+
+def test_cap_keys_merges_keys_equal_after_truncation():
+    assert cap_keys({"x" * 64 + "1": 1, "x" * 64 + "2": 2}) == {"x" * 64: 3}
+
+
+def test_cap_keys_keeps_the_31_largest_and_the_rest_under_other():
+    counts = {f"R{i:02d}": i + 1 for i in range(40)}  # R00: 1 ... R39: 40
+    counts["OTHER"] = 5
+    capped = cap_keys(counts)
+    assert len(capped) == 32
+    assert set(capped) == {f"R{i:02d}" for i in range(9, 40)} | {"OTHER"}
+    assert capped["OTHER"] == 5 + sum(range(1, 10))
+    assert sum(capped.values()) == sum(counts.values())
+
+
+def test_cap_keys_breaks_count_ties_by_key():
+    capped = cap_keys({f"K{i:02d}": 1 for i in range(33)})
+    assert "K31" not in capped and "K32" not in capped and capped["OTHER"] == 2
+
+
+def test_both_keyed_objects_of_a_queue_record_are_bounded():
+    recs = [ctr(handled=True, method=f"METHOD_{i}" + "x" * 80, reason=f"REASON_{i}")
+            for i in range(50)]
+    f = queue_fields([ctr_contribution(r) for r in recs], [15], 0, 0)
+    for name in ("contacts_handled_by_initiation_method", "contacts_disconnected_by_reason"):
+        assert len(f[name]) == 32 and f[name]["OTHER"] == 19
+        assert max(len(k) for k in f[name]) <= 64
+        assert sum(f[name].values()) == 50

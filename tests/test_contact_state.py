@@ -176,7 +176,8 @@ def test_revision_losing_queue_and_agent_retracts_both() -> None:
     assert on_ctr(state, newer, W) == ("fact", [
         QueuePut(QUEUE_A, "VOICE", T0 + 90 * S, "c1", None),
         AgentPut(AGENT_A, "c1", T0 + 90 * S, 2, None),
-        AgentPut("", "c1", T0 + 90 * S, 2, newer),
+        # the fact follows the older revision to its agent, so it cannot overtake it (SPEC §4)
+        AgentPut(AGENT_A, "c1", T0 + 90 * S, 2, newer),
     ])
 
 

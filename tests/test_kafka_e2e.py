@@ -67,10 +67,16 @@ def test_scripted_scenario_over_kafka(kafka_bootstrap, topics):
     produce(kafka_bootstrap, topics["ctrs"], "ctrs", list(scripted.CTRS.values()))
     produce(kafka_bootstrap, topics["agent_events"], "agent_events", scripted.agent_lines())
 
-    run_bounded(kafka_bootstrap, topics)
+    run_bounded(kafka_bootstrap, topics, ["--report-windows", "5m"])  # creates the .5m topics
 
     out = by_output(consume_to_end(kafka_bootstrap, [topics[o] for o in OUTPUTS]), topics)
     scripted.assert_expected(out)
+    reports = consume_to_end(kafka_bootstrap, [f"{topics['queue']}.5m", f"{topics['agent']}.5m"])
+    by_topic: dict = {f"{topics['queue']}.5m": [], f"{topics['agent']}.5m": []}
+    for r in reports:
+        by_topic[r.pop("_topic")].append(r)
+    scripted.assert_five_minute_report(by_topic[f"{topics['queue']}.5m"],
+                                       by_topic[f"{topics['agent']}.5m"])
 
 
 def test_late_ctr_produces_exactly_one_corrected_revision(kafka_bootstrap, topics, tmp_path):
@@ -89,7 +95,7 @@ def test_late_ctr_produces_exactly_one_corrected_revision(kafka_bootstrap, topic
         corrected = ctr("c1", last_update="09:05:00", disconnect="09:01:50", queue="support",
                         queue_name="Support", enqueued="09:00:20", dequeued="09:00:40",
                         duration=20, agent="ann", routing_profile="CTR RP", connected="09:00:40",
-                        interaction=60, hold=10, holds=1, acw=30)
+                        interaction=60, hold=10, holds=1, acw=30, next_contact="c1-next")
         produce(kafka_bootstrap, topics["ctrs"], "ctrs", [corrected, corrected])  # twice
         later = consume(kafka_bootstrap, [topics["queue"]], timeout_s=60,
                         until=lambda rs: sum(r["key"] == key for r in rs) >= 2)
@@ -97,10 +103,12 @@ def test_late_ctr_produces_exactly_one_corrected_revision(kafka_bootstrap, topic
         assert [r["revision"] for r in revisions] == [1, 2]
         assert revisions[1]["avg_handle_time"] == 100.0  # 60 + 10 + 30
         assert revisions[1]["avg_after_contact_work_time"] == 30.0
-        assert {k: v for k, v in revisions[1].items()
-                if k not in ("revision", "avg_handle_time", "avg_after_contact_work_time")} == \
-            {k: v for k, v in revisions[0].items()
-             if k not in ("revision", "avg_handle_time", "avg_after_contact_work_time")}
+        assert (revisions[1]["sum_handle_time"], revisions[1]["sum_after_contact_work_time"]) == (
+            100.0, 30.0)
+        changed = ("revision", "avg_handle_time", "avg_after_contact_work_time", "sum_handle_time",
+                   "sum_after_contact_work_time")
+        assert {k: v for k, v in revisions[1].items() if k not in changed} == \
+            {k: v for k, v in revisions[0].items() if k not in changed}
         facts = consume(kafka_bootstrap, [topics["contacts"]], timeout_s=90,
                         until=lambda rs: sum(r["key"] == "c1" for r in rs) >= 2)
         assert [(f["revision"], f["after_contact_work_duration"]) for f in facts

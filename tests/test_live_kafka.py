@@ -21,12 +21,9 @@ def test_scripted_live_scenario_over_kafka(kafka_bootstrap, kafka_topics):
         # keyed like Connect's bridges: an agent's events stay in order in their partition
         produce(kafka_bootstrap, topics[stream], stream, lines, keyed=True)
 
-    # Until event time is assigned per partition at the source, this helper stamps records
-    # after the source: an out-of-orderness beyond the scenario keeps partitions read in any
-    # order from making records late.
     run_live_kafka(job_args(kafka_bootstrap, topics, [
         "--bounded", "--parallelism", "2", "--agent-timeout", "60s",
-        "--live-out-of-orderness", "1h", "--queue-live-topic", topics["queue_live"],
+        "--queue-live-topic", topics["queue_live"],
         "--agent-live-topic", topics["agent_live"]]))
 
     records = consume_to_end(kafka_bootstrap, [topics["queue_live"], topics["agent_live"]])

@@ -31,8 +31,8 @@ BOB_KW = dict(username="bob", routing_profile="Blended RP",
 
 
 def agent_lines() -> list[str]:
-    c1 = ("c1", "CONNECTING", "VOICE", "INBOUND", "support")
-    c3 = ("c3", "CONNECTED", "CHAT", "INBOUND", "chat")
+    c1 = ("c1", "CONNECTING", "support", "VOICE", "INBOUND")
+    c3 = ("c3", "CONNECTED", "chat", "CHAT", "INBOUND")
     ann = [
         ("a1", "LOGIN", "09:00:00", "Available", (), 1),
         ("a2", "STATE_CHANGE", "09:00:21", "Available", (c1,), 0),

@@ -34,6 +34,7 @@ def test_queue_record_for_a_window_with_only_early_signals():
         "revision": 1,
         "window_start": "2024-01-15T08:01:00Z",
         "window_end": "2024-01-15T08:02:00Z",
+        "window_seconds": 60,
         "queue_arn": QUEUE,
         "queue_name": None,
         "channel": "VOICE",
@@ -54,14 +55,28 @@ def test_queue_record_for_a_window_with_only_early_signals():
         "contacts_put_on_hold": 0,
         "contacts_transferred_out": 0,
         "contacts_handled_by_initiation_method": {},
+        "contacts_transferred_out_by_agent": 0,
+        "contacts_transferred_out_external": 0,
+        "contacts_transferred_in": 0,
+        "avg_contact_duration": None,
+        "contacts_disconnected_by_reason": {},
+        "sum_queue_answer_time": 0.0,
+        "sum_queue_abandon_time": 0.0,
+        "sum_handle_time": 0.0,
+        "sum_interaction_time": 0.0,
+        "sum_after_contact_work_time": 0.0,
+        "sum_hold_time": 0.0,
+        "sum_contact_duration": 0.0,
         "contacts_queued_by_enqueue": 2,
         "contacts_connected_to_agent": 1,
+        "contacts_missed": 0,
     }
     assert list(rec) == [
         "key",
         "revision",
         "window_start",
         "window_end",
+        "window_seconds",
         "queue_arn",
         "queue_name",
         "channel",
@@ -82,8 +97,21 @@ def test_queue_record_for_a_window_with_only_early_signals():
         "contacts_put_on_hold",
         "contacts_transferred_out",
         "contacts_handled_by_initiation_method",
+        "contacts_transferred_out_by_agent",
+        "contacts_transferred_out_external",
+        "contacts_transferred_in",
+        "avg_contact_duration",
+        "contacts_disconnected_by_reason",
+        "sum_queue_answer_time",
+        "sum_queue_abandon_time",
+        "sum_handle_time",
+        "sum_interaction_time",
+        "sum_after_contact_work_time",
+        "sum_hold_time",
+        "sum_contact_duration",
         "contacts_queued_by_enqueue",
         "contacts_connected_to_agent",
+        "contacts_missed",
     ]
 
 
@@ -110,6 +138,7 @@ def test_queue_record_with_window_size_and_millisecond_start():
     rec = queue_record(QUEUE, "TASK", B + 500, 300_000, 2, "Q", queue_fields([], [15], 0, 0))
     assert rec["window_start"] == "2024-01-15T08:01:00.500Z"
     assert rec["window_end"] == "2024-01-15T08:06:00.500Z"
+    assert rec["window_seconds"] == 300
     assert rec["key"] == f"{QUEUE}|TASK|2024-01-15T08:01:00.500Z"
 
 
@@ -118,6 +147,7 @@ AGENT_FIELD_ORDER = [
     "revision",
     "window_start",
     "window_end",
+    "window_seconds",
     "agent_arn",
     "username",
     "routing_profile",
@@ -131,11 +161,17 @@ AGENT_FIELD_ORDER = [
     "error_time",
     "occupancy",
     "agent_non_response",
+    "connecting_time",
     "contacts_handled",
     "avg_handle_time",
     "avg_after_contact_work_time",
     "avg_interaction_time",
     "avg_hold_time",
+    "contacts_put_on_hold",
+    "sum_handle_time",
+    "sum_interaction_time",
+    "sum_after_contact_work_time",
+    "sum_hold_time",
 ]
 
 
@@ -147,7 +183,7 @@ def _ctr(**kw) -> ContactRecord:
 
 
 def test_agent_record():
-    tf = agent_time_fields(AgentTimes(60.0, 0.0, 45.0, 45.0, 5.0, 15.0, 0.0))
+    tf = agent_time_fields(AgentTimes(60.0, 0.0, 45.0, 45.0, 5.0, 15.0, 0.0, 3.0))
     handled = handled_fields(
         [
             ctr_contribution(
@@ -170,6 +206,7 @@ def test_agent_record():
         "revision": 2,
         "window_start": "2024-01-15T08:01:00Z",
         "window_end": "2024-01-15T08:02:00Z",
+        "window_seconds": 60,
         "agent_arn": AGENT,
         "username": "jdoe",
         "routing_profile": "Basic Routing Profile",
@@ -183,11 +220,17 @@ def test_agent_record():
         "error_time": 0.0,
         "occupancy": 75.0,
         "agent_non_response": 1,
+        "connecting_time": 3.0,
         "contacts_handled": 2,
         "avg_handle_time": 38.0,  # (56 + 20) / 2
         "avg_after_contact_work_time": 3.0,
         "avg_interaction_time": 30.0,
         "avg_hold_time": 10.0,
+        "contacts_put_on_hold": 1,
+        "sum_handle_time": 76.0,
+        "sum_interaction_time": 60.0,
+        "sum_after_contact_work_time": 6.0,
+        "sum_hold_time": 10.0,
     }
     assert list(rec) == AGENT_FIELD_ORDER
 

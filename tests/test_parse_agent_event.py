@@ -275,6 +275,13 @@ _PROFILE = f"{_SNAP}.Configuration.RoutingProfile"
             "InboundQueues": "q"}}}),
          f"bad_type: {_PROFILE}.InboundQueues: expected array, got str"),
         (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Channel": 3}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Channel: expected string or object, "
+         "got int"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
+            {"ContactId": "C1", "State": "ENDED", "Channel": {"Channel": 3}}]}),
+         "bad_type: CurrentAgentSnapshot.Contacts[0].Channel.Channel: expected string, got int"),
+        (dict(BASE, CurrentAgentSnapshot={"Contacts": [
             {"ContactId": "C1", "State": "ENDED", "Queue": "q"}]}),
          "bad_type: CurrentAgentSnapshot.Contacts[0].Queue: expected object, got str"),
         (dict(BASE, CurrentAgentSnapshot={"Contacts": [
@@ -371,10 +378,48 @@ def test_contact_queue_and_initiation_method() -> None:
          "Queue": {"ARN": "q1", "Name": "Q1"}},
         {"ContactId": "C2", "State": "INCOMING", "Queue": None, "InitiationMethod": None},
         {"ContactId": "C3", "State": "INCOMING", "Queue": {"Name": "no arn"}},
+        {"ContactId": "C4", "State": "CONNECTED", "Channel": {"Channel": "chat"}},
     ]}
     rec = normalize_agent_event(_event(CurrentAgentSnapshot=snapshot))
     assert rec.contacts == (
         AgentContact("C1", "CONNECTING", None, None, "q1", "OUTBOUND"),
         AgentContact("C2", "INCOMING", None, None, None, None),
         AgentContact("C3", "INCOMING", None, None, None, None),
+        AgentContact("C4", "CONNECTED", "CHAT", None, None, None),
+    )
+
+
+NEW = "arn:aws:connect:us-east-1:111122223333:instance/aaaaaaaa-bbbb-cccc-dddd-111111111111"
+MAR_5 = 1_709_596_800_000  # 2024-03-05T00:00:00Z
+
+
+def test_fixture_with_concurrency_channels_and_a_queue_without_arn() -> None:
+    """A current omni-channel payload: Concurrency with AvailableSlots, Channels as strings and
+    as objects, an InboundQueues entry whose ARN is null (skipped), a contact with its queue."""
+    billing = f"{NEW}/queue/bbbbbbbb-0000-0000-0000-000000000002"
+    own = f"{NEW}/queue/agent/cccccccc-0000-0000-0000-000000000002"
+    connected = hms(MAR_5, 15, 10, 20, 750)
+    assert normalize_agent_event(_fixture("agent_event_concurrency.json")) == AgentEvent(
+        event_id="eeeeeeee-0000-0000-0000-000000000001",
+        agent_arn=f"{NEW}/agent/cccccccc-0000-0000-0000-000000000002",
+        event_type="STATE_CHANGE",
+        event_ms=connected,
+        status="AVAILABLE",
+        status_name="Available",
+        contacts=(AgentContact("88888888-8888-8888-8888-888888888888", "CONNECTED", "CHAT",
+                               connected, billing, "API"),),
+        config=AgentConfig(
+            username="sam",
+            first_name="Sam",
+            last_name=None,
+            routing_profile_arn=f"{NEW}/routing-profile/omni",
+            routing_profile_name="Omni",
+            inbound_queues=((own, None), (billing, "Billing")),
+            default_outbound_queue=(f"{NEW}/queue/bbbbbbbb-0000-0000-0000-000000000009",
+                                    "Outbound"),
+            hierarchy=("EMEA",),
+            inbound_channels=((own, "VOICE"), (own, "CHAT"), (own, "TASK"),
+                              (billing, "CHAT"), (billing, "VOICE")),
+        ),
+        available_slots=(("CHAT", 2), ("VOICE", 0), ("TASK", 10)),
     )

@@ -115,12 +115,117 @@ def test_event_time_falls_back_to_envelope_when_type_field_is_null(event_type: s
 def test_no_usable_time_is_dead_letter() -> None:
     rec = normalize_contact_event(orjson.dumps(_event("QUEUED", queueInfo={"queueArn": "q"})))
     assert type(rec) is DeadLetter
-    assert rec.error == "missing_field: time (no queueInfo.enqueueTimestamp and no envelope time)"
+    assert rec.error == ("missing_field: time (no queueInfo.enqueueTimestamp, envelope time or "
+                         "lifecycle timestamp)")
     assert rec.stream == "contact_events"
     rec = normalize_contact_event(orjson.dumps(_event("COMPLETED")))
-    assert rec.error == "missing_field: time (no envelope time)"
+    assert rec.error == "missing_field: time (no envelope time or lifecycle timestamp)"
     rec = normalize_contact_event(_envelope(_event("COMPLETED"), time=None))
-    assert rec.error == "missing_field: time (no envelope time)"
+    assert rec.error == "missing_field: time (no envelope time or lifecycle timestamp)"
+
+
+# --- bare events of the newer types (no envelope time): SPEC §2's lifecycle fallback --------
+
+NEW = "arn:aws:connect:us-east-1:111122223333:instance/aaaaaaaa-bbbb-cccc-dddd-111111111111"
+MAR_5 = 1_709_596_800_000  # 2024-03-05T00:00:00Z
+
+
+def mar5(h: int, m: int, s: int, ms: int = 0) -> int:
+    return MAR_5 + ((h * 60 + m) * 60 + s) * 1000 + ms
+
+
+def test_bare_completed_uses_its_disconnect_timestamp() -> None:
+    """Issue 15.7: Connect sends COMPLETED without an envelope; it was 'missing_field: time'."""
+    raw = (FIXTURES / "contact_event_completed_bare.json").read_bytes()
+    assert normalize_contact_event(raw) == ContactEvent(
+        contact_id="77777777-7777-7777-7777-777777777777",
+        event_type="COMPLETED",
+        event_ms=mar5(14, 6, 40, 7),  # disconnectTimestamp: the latest stage it carries
+        channel="VOICE",
+        initiation_method="INBOUND",
+        queue_arn=f"{NEW}/queue/bbbbbbbb-0000-0000-0000-000000000001",
+        agent_arn=f"{NEW}/agent/cccccccc-0000-0000-0000-000000000001",
+        initial_contact_id="77777777-7777-7777-7777-777777777777",
+        previous_contact_id=None,
+        initiation_ms=mar5(14, 0, 1, 120),
+        enqueue_ms=mar5(14, 0, 12, 300),
+        connected_to_agent_ms=mar5(14, 0, 31, 900),
+        disconnect_ms=mar5(14, 6, 40, 7),
+    )
+
+
+def test_bare_contact_data_updated_uses_its_latest_lifecycle_timestamp() -> None:
+    """updatedProperties, Tags, SegmentAttributes, ContactAssociationId are accepted, not read."""
+    raw = (FIXTURES / "contact_event_contact_data_updated_bare.json").read_bytes()
+    assert normalize_contact_event(raw) == ContactEvent(
+        contact_id="88888888-8888-8888-8888-888888888888",
+        event_type="CONTACT_DATA_UPDATED",
+        event_ms=mar5(15, 10, 20, 750),  # connected to agent; no disconnect yet
+        channel="CHAT",
+        initiation_method="API",
+        queue_arn=f"{NEW}/queue/bbbbbbbb-0000-0000-0000-000000000002",
+        agent_arn=f"{NEW}/agent/cccccccc-0000-0000-0000-000000000002",
+        initial_contact_id=None,
+        previous_contact_id=None,
+        initiation_ms=mar5(15, 10, 0),
+        enqueue_ms=mar5(15, 10, 4, 250),
+        connected_to_agent_ms=mar5(15, 10, 20, 750),
+        disconnect_ms=None,
+    )
+
+
+FALLBACK_ORDER = [  # (field present, its time in FULL_TIMES), latest stage first
+    ("disconnectTimestamp", at(17, 0, 4)),
+    ("agentInfo", at(17, 0, 3)),
+    ("queueInfo", at(17, 0, 2, 500)),
+    ("connectedToSystemTimestamp", at(17, 0, 1)),
+    ("initiationTimestamp", at(17, 0, 0)),
+]
+
+
+@pytest.mark.parametrize("event_type", ["COMPLETED", "CONTACT_DATA_UPDATED", "PAUSED"])
+@pytest.mark.parametrize("first", range(len(FALLBACK_ORDER)))
+def test_fallback_is_the_first_present_in_lifecycle_order(event_type: str, first: int) -> None:
+    """Without the envelope: disconnect, connected to agent, enqueue, connected to system,
+    initiation — the first one present (the fields before ``first`` are absent)."""
+    absent = {name for name, _ in FALLBACK_ORDER[:first]}
+    detail = _event(event_type, **{k: v for k, v in FULL_TIMES.items() if k not in absent})
+    rec = normalize_contact_event(orjson.dumps(detail))
+    assert type(rec) is ContactEvent and rec.event_ms == FALLBACK_ORDER[first][1]
+
+
+def test_fallback_takes_the_order_not_the_maximum() -> None:
+    """The rule is positional (the Java source mirrors it): a disconnect earlier than the
+    enqueue (bad data) still wins."""
+    detail = _event("COMPLETED", disconnectTimestamp="2021-08-04T16:00:00Z",
+                    queueInfo={"enqueueTimestamp": "2021-08-04T17:00:00Z"})
+    assert normalize_contact_event(orjson.dumps(detail)).event_ms == at(16, 0, 0)
+
+
+def test_envelope_time_wins_over_the_fallback() -> None:
+    rec = normalize_contact_event(_envelope(_event("COMPLETED", **FULL_TIMES)))
+    assert rec.event_ms == at(17, 43, 48)
+
+
+@pytest.mark.parametrize("event_type", ["QUEUED", "CONNECTED_TO_AGENT", "DISCONNECTED",
+                                        "INITIATED", "CONNECTED_TO_SYSTEM"])
+def test_typed_event_without_its_timestamp_or_envelope_falls_back(event_type: str) -> None:
+    field = {"QUEUED": "queueInfo", "CONNECTED_TO_AGENT": "agentInfo",
+             "DISCONNECTED": "disconnectTimestamp", "INITIATED": "initiationTimestamp",
+             "CONNECTED_TO_SYSTEM": "connectedToSystemTimestamp"}[event_type]
+    detail = _event(event_type, **{k: v for k, v in FULL_TIMES.items() if k != field})
+    expected = next(ms for name, ms in FALLBACK_ORDER if name != field)
+    assert normalize_contact_event(orjson.dumps(detail)).event_ms == expected
+
+
+@pytest.mark.parametrize("value", [5, {"id": "x"}, ["a"], True])
+def test_unused_contact_ids_malformed_are_ignored(value: object) -> None:
+    """initialContactId / previousContactId feed nothing: a bad one is dropped, not fatal."""
+    detail = _event("INITIATED", initiationTimestamp="2021-08-04T17:00:00Z",
+                    initialContactId=value, previousContactId=value)
+    rec = normalize_contact_event(orjson.dumps(detail))
+    assert type(rec) is ContactEvent
+    assert (rec.initial_contact_id, rec.previous_contact_id) == (None, None)
 
 
 def test_all_pascal_case_and_upper_case_keys() -> None:

@@ -268,3 +268,47 @@ def test_missing_required_fields() -> None:
     assert normalize_ctr(b'{"ContactId": "C1"}').error == "missing_field: LastUpdateTimestamp"
     assert normalize_ctr(b"[]").error == "not_object: got list"
     assert normalize_ctr(b"{]").error.startswith("not_json: ")
+
+
+NEW = "arn:aws:connect:us-east-1:111122223333:instance/aaaaaaaa-bbbb-cccc-dddd-111111111111"
+MAR_5 = 1_709_596_800_000  # 2024-03-05T00:00:00Z
+
+
+def mar5(h: int, m: int, s: int, ms: int = 0) -> int:
+    return MAR_5 + ((h * 60 + m) * 60 + s) * 1000 + ms
+
+
+def test_disconnect_flow_ctr_with_agent_and_queue_null() -> None:
+    """The segment Connect writes for a disconnect flow: InitiationMethod DISCONNECT, no queue,
+    no agent, and the newer top-level fields (Tags, SegmentAttributes, ContactAssociationId,
+    DisconnectDetails, ...), which are accepted and never read."""
+    rec = normalize_ctr(_fixture("ctr_disconnect_flow.json"))
+    assert rec == ContactRecord(
+        contact_id="99999999-9999-9999-9999-999999999999",
+        last_update_ms=mar5(14, 8, 31),
+        event_ms=mar5(14, 7, 25, 500),
+        channel="VOICE",
+        initiation_method="DISCONNECT",
+        initial_contact_id="77777777-7777-7777-7777-777777777777",
+        previous_contact_id="77777777-7777-7777-7777-777777777777",
+        next_contact_id=None,
+        initiation_ms=mar5(14, 6, 40, 7),
+        connected_to_system_ms=mar5(14, 6, 40, 120),
+        disconnect_ms=mar5(14, 7, 25, 500),
+        disconnect_reason="CONTACT_FLOW_DISCONNECT",
+        transfer_completed_ms=None,
+        queue_arn=None,
+        queue_name=None,
+        enqueue_ms=None,
+        dequeue_ms=None,
+        queue_duration=None,
+        **_no_agent(),
+    )
+    assert "+15555550100" not in repr(rec) and "surveyResult" not in repr(rec)
+
+
+@pytest.mark.parametrize("value", ["yesterday", 5, {"t": 1}])
+def test_unused_connected_to_system_timestamp_malformed_is_ignored(value: object) -> None:
+    """Nothing downstream reads ConnectedToSystemTimestamp: a bad one must not lose the CTR."""
+    rec = normalize_ctr(orjson.dumps(dict(MINIMAL, ConnectedToSystemTimestamp=value)))
+    assert type(rec) is ContactRecord and rec.connected_to_system_ms is None

@@ -13,15 +13,18 @@ from tests.builders import QUEUE_A, T0, S, ctr
 from udfs.contact_metrics import ctr_contribution
 from udfs.contact_state import CONNECTED_TO_AGENT, QUEUED, QueuePut, Signal, SignalPut
 from udfs.digest import digest
+from udfs.missed_contacts import MissedPut, missed_key, missed_puts
 from udfs.queue_windows import (
     QueueWindow,
+    apply_missed_put,
     apply_queue_put,
     apply_signal_put,
     is_empty,
     next_emission,
+    window_numbers,
     window_queue_name,
 )
-from udfs.records import ContactRecord
+from udfs.records import AgentContact, ContactRecord
 
 THRESHOLDS = (15, 30)
 REPO = Path(__file__).resolve().parent.parent
@@ -48,8 +51,21 @@ FIRST_NUMBERS = {
     "contacts_put_on_hold": 0,
     "contacts_transferred_out": 0,
     "contacts_handled_by_initiation_method": {"INBOUND": 1},
+    "contacts_transferred_out_by_agent": 0,
+    "contacts_transferred_out_external": 0,
+    "contacts_transferred_in": 0,
+    "avg_contact_duration": 90.0,
+    "contacts_disconnected_by_reason": {"CUSTOMER_DISCONNECT": 2},
+    "sum_queue_answer_time": 10.0,
+    "sum_queue_abandon_time": 40.0,
+    "sum_handle_time": 60.0,
+    "sum_interaction_time": 50.0,
+    "sum_after_contact_work_time": 10.0,
+    "sum_hold_time": 0.0,
+    "sum_contact_duration": 180.0,
     "contacts_queued_by_enqueue": 2,
     "contacts_connected_to_agent": 1,
+    "contacts_missed": 0,
 }
 
 ZERO_NUMBERS = {
@@ -70,8 +86,21 @@ ZERO_NUMBERS = {
     "contacts_put_on_hold": 0,
     "contacts_transferred_out": 0,
     "contacts_handled_by_initiation_method": {},
+    "contacts_transferred_out_by_agent": 0,
+    "contacts_transferred_out_external": 0,
+    "contacts_transferred_in": 0,
+    "avg_contact_duration": None,
+    "contacts_disconnected_by_reason": {},
+    "sum_queue_answer_time": 0.0,
+    "sum_queue_abandon_time": 0.0,
+    "sum_handle_time": 0.0,
+    "sum_interaction_time": 0.0,
+    "sum_after_contact_work_time": 0.0,
+    "sum_hold_time": 0.0,
+    "sum_contact_duration": 0.0,
     "contacts_queued_by_enqueue": 0,
     "contacts_connected_to_agent": 0,
+    "contacts_missed": 0,
 }
 
 
@@ -87,16 +116,28 @@ def signal(kind: str, contact_id: str, add: bool = True) -> SignalPut:
     return SignalPut(Signal(kind, QUEUE_A, "VOICE", T0 + 5 * S), contact_id, add)
 
 
-def apply(win: QueueWindow, *updates: QueuePut | SignalPut) -> QueueWindow:
+def missed(contact_id: str, agent: str = "agent-1", add: bool = True) -> MissedPut:
+    return MissedPut(QUEUE_A, "VOICE", T0 + 7 * S, contact_id, agent, add)
+
+
+def apply(win: QueueWindow, *updates: QueuePut | SignalPut | MissedPut) -> QueueWindow:
     for update in updates:
         if isinstance(update, QueuePut):
             apply_queue_put(win, update)
+        elif isinstance(update, MissedPut):
+            apply_missed_put(win, update)
         else:
             apply_signal_put(win, update)
     return win
 
 
-def window_with(*updates: QueuePut | SignalPut) -> QueueWindow:
+def emit(win: QueueWindow, thresholds, known):
+    """next_emission without its totals (checked by the report tests)."""
+    emission = next_emission(win, thresholds, known)
+    return None if emission is None else emission[:3]
+
+
+def window_with(*updates: QueuePut | SignalPut | MissedPut) -> QueueWindow:
     return apply(QueueWindow(), *updates)
 
 
@@ -135,6 +176,26 @@ def test_signals_add_and_retract_per_kind() -> None:
     assert (win.queued, win.connected) == ({"c1"}, set())
 
 
+def test_missed_counts_once_per_contact_and_agent_and_retracts() -> None:
+    win = window_with(missed("c1"), missed("c1"), missed("c1", "agent-2"), missed("c2"))
+    assert window_numbers(win, THRESHOLDS)["contacts_missed"] == 3
+    apply_missed_put(win, missed("c1", add=False))
+    assert window_numbers(win, THRESHOLDS)["contacts_missed"] == 2
+    assert not is_empty(window_with(missed("c1")))
+    assert is_empty(window_with(missed("c1"), missed("c1", add=False)))
+
+
+def test_missed_puts_add_at_the_first_time_and_retract_a_moved_one() -> None:
+    contacts = (AgentContact("c1", "MISSED", "VOICE", None, QUEUE_A),
+                AgentContact("c2", "REJECTED", "CHAT", None, None),  # no queue: counts nowhere
+                AgentContact("c3", "MISSED", "VOICE", None, QUEUE_A))
+    puts = missed_puts("agent-1", T0, contacts, [("c1", None), ("c2", None), ("c3", T0 + S)])
+    assert puts == [MissedPut(QUEUE_A, "VOICE", T0, "c1", "agent-1", True),
+                    MissedPut(QUEUE_A, "VOICE", T0 + S, "c3", "agent-1", False),
+                    MissedPut(QUEUE_A, "VOICE", T0, "c3", "agent-1", True)]
+    assert missed_key(puts[0]) == f"{QUEUE_A}|VOICE"
+
+
 def test_is_empty() -> None:
     assert is_empty(QueueWindow())
     assert not is_empty(window_with(signal(CONNECTED_TO_AGENT, "c1")))
@@ -148,39 +209,39 @@ def test_is_empty() -> None:
 
 def test_an_empty_window_is_never_emitted() -> None:
     win = QueueWindow()
-    assert next_emission(win, THRESHOLDS, "Sales") is None
+    assert emit(win, THRESHOLDS, "Sales") is None
     assert (win.revision, win.emitted) == (0, None)
     # content that came and went before the first emission: still nothing to say
-    assert next_emission(window_with(put(HANDLED), retract(HANDLED)), THRESHOLDS, None) is None
+    assert emit(window_with(put(HANDLED), retract(HANDLED)), THRESHOLDS, None) is None
 
 
 def test_first_emission_is_revision_1_with_hand_computed_numbers() -> None:
     win = first_window()
-    assert next_emission(win, THRESHOLDS, None) == (1, "Sales", FIRST_NUMBERS)
+    assert emit(win, THRESHOLDS, None) == (1, "Sales", FIRST_NUMBERS)
     assert win.revision == 1
     assert win.emitted == digest(["Sales", FIRST_NUMBERS])
 
 
 def test_nothing_is_re_emitted_when_nothing_changed() -> None:
     win = first_window()
-    next_emission(win, THRESHOLDS, None)
-    assert next_emission(win, THRESHOLDS, None) is None
+    emit(win, THRESHOLDS, None)
+    assert emit(win, THRESHOLDS, None) is None
     apply_queue_put(win, put(HANDLED))  # a duplicate put
     apply_signal_put(win, signal(QUEUED, "c3"))  # a duplicate signal
-    assert next_emission(win, THRESHOLDS, None) is None
+    assert emit(win, THRESHOLDS, None) is None
     # a newer CTR copy whose contribution is the same changes no number either
-    apply_queue_put(win, put(HANDLED._replace(last_update_ms=T0 + 99 * S, disconnect_reason="X")))
-    assert next_emission(win, THRESHOLDS, None) is None
+    apply_queue_put(win, put(HANDLED._replace(last_update_ms=T0 + 99 * S, dequeue_ms=T0)))
+    assert emit(win, THRESHOLDS, None) is None
     assert win.revision == 1
 
 
 def test_a_late_change_re_emits_with_revision_2() -> None:
     win = first_window()
-    next_emission(win, THRESHOLDS, None)
+    emit(win, THRESHOLDS, None)
     # c2 was not abandoned after all: a newer copy has it answered after its 40 s in queue
     answered = ctr("c2", at=T0 + 50 * S, queue_duration=40.0, after_contact_work_duration=30.0)
     apply_queue_put(win, put(answered))
-    revision, name, numbers = next_emission(win, THRESHOLDS, None) or (None, None, {})
+    revision, name, numbers = emit(win, THRESHOLDS, None) or (None, None, {})
     assert (revision, name) == (2, "Sales")
     assert numbers == {
         **FIRST_NUMBERS,
@@ -194,18 +255,23 @@ def test_a_late_change_re_emits_with_revision_2() -> None:
         "avg_interaction_time": 50.0,
         "avg_after_contact_work_time": 20.0,  # (10 + 30) / 2
         "contacts_handled_by_initiation_method": {"INBOUND": 2},
+        "sum_queue_answer_time": 50.0,
+        "sum_queue_abandon_time": 0.0,
+        "sum_handle_time": 140.0,
+        "sum_interaction_time": 100.0,
+        "sum_after_contact_work_time": 40.0,
     }
-    assert next_emission(win, THRESHOLDS, None) is None
+    assert emit(win, THRESHOLDS, None) is None
 
 
 def test_a_window_emptied_after_its_emission_is_re_emitted_with_zero_counts() -> None:
     win = first_window()
-    next_emission(win, THRESHOLDS, None)
+    emit(win, THRESHOLDS, None)
     apply(win, retract(HANDLED), retract(ABANDONED), signal(QUEUED, "c1", add=False),
           signal(QUEUED, "c3", add=False), signal(CONNECTED_TO_AGENT, "c1", add=False))
     assert is_empty(win)
-    assert next_emission(win, THRESHOLDS, "Sales") == (2, "Sales", ZERO_NUMBERS)
-    assert next_emission(win, THRESHOLDS, "Sales") is None
+    assert emit(win, THRESHOLDS, "Sales") == (2, "Sales", ZERO_NUMBERS)
+    assert emit(win, THRESHOLDS, "Sales") is None
 
 
 # --- queue name -----------------------------------------------------------------------------
@@ -215,7 +281,7 @@ def test_queue_name_comes_from_the_windows_ctrs_before_the_known_name() -> None:
     win = window_with(put(ABANDONED._replace(queue_name="Sales (new name)")), put(HANDLED))
     # the smallest ContactId with a name decides: c1
     assert window_queue_name(win) == "Sales"
-    assert next_emission(win, THRESHOLDS, "Known")[1] == "Sales"  # type: ignore[index]
+    assert emit(win, THRESHOLDS, "Known")[1] == "Sales"  # type: ignore[index]
 
 
 def test_queue_name_skips_ctrs_without_a_name() -> None:
@@ -227,14 +293,14 @@ def test_queue_name_skips_ctrs_without_a_name() -> None:
 def test_queue_name_falls_back_to_the_known_name(known: str | None) -> None:
     win = window_with(signal(QUEUED, "c1"))
     assert window_queue_name(win) is None
-    emission = next_emission(win, THRESHOLDS, known)
+    emission = emit(win, THRESHOLDS, known)
     assert emission is not None and emission[:2] == (1, known)
 
 
 def test_learning_the_queue_name_later_re_emits_the_window() -> None:
     win = window_with(signal(QUEUED, "c1"))
-    assert next_emission(win, THRESHOLDS, None) is not None
-    emission = next_emission(win, THRESHOLDS, "Sales")
+    assert emit(win, THRESHOLDS, None) is not None
+    emission = emit(win, THRESHOLDS, "Sales")
     assert emission is not None and emission[:2] == (2, "Sales")
     assert emission[2]["contacts_queued_by_enqueue"] == 1
 

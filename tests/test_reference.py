@@ -150,8 +150,16 @@ def test_queue_records_by_hand(scripted: tuple[Truth, Center]) -> None:
         "avg_after_contact_work_time": None, "avg_hold_time": None,
         "contacts_put_on_hold": 0, "contacts_transferred_out": 0,
         "contacts_handled_by_initiation_method": {},
+        "window_seconds": 60, "contacts_transferred_out_by_agent": 0,
+        "contacts_transferred_out_external": 0, "contacts_transferred_in": 0,
+        "avg_contact_duration": 10.0,  # initiated 08:00:17, disconnected 08:00:27 (CTR seconds)
+        "contacts_disconnected_by_reason": {"UNKNOWN": 1},
+        "sum_queue_answer_time": 0.0, "sum_queue_abandon_time": 7.0, "sum_handle_time": 0.0,
+        "sum_interaction_time": 0.0, "sum_after_contact_work_time": 0.0, "sum_hold_time": 0.0,
+        "sum_contact_duration": 10.0,
         "contacts_queued_by_enqueue": 3,  # c1, c2, c5 (c3's QUEUED event was lost)
         "contacts_connected_to_agent": 1,  # c1
+        "contacts_missed": 0,  # x9 (missed at 08:02:05) is no segment of the center
     }
     w1 = records[f"{q.arn}|VOICE|2024-01-15T08:01:00Z"]  # c1 handled, c3 abandoned, c5 moved
     third = 100 / 3
@@ -168,6 +176,9 @@ def test_queue_records_by_hand(scripted: tuple[Truth, Center]) -> None:
     assert (w1["contacts_put_on_hold"], w1["contacts_transferred_out"]) == (1, 0)
     assert w1["contacts_handled_by_initiation_method"] == {"INBOUND": 1}
     assert (w1["contacts_queued_by_enqueue"], w1["contacts_connected_to_agent"]) == (1, 1)
+    assert (w1["contacts_transferred_out_by_agent"], w1["contacts_transferred_in"]) == (0, 0)
+    assert (w1["sum_queue_answer_time"], w1["sum_queue_abandon_time"]) == (12.0, 45.0)
+    assert (w1["sum_handle_time"], w1["sum_hold_time"]) == (83.0, 20.0)
 
     w2 = records[f"{q.arn}|VOICE|2024-01-15T08:02:00Z"]  # c6
     assert (w2["contacts_queued"], w2["contacts_handled"], w2["contacts_abandoned"]) == (1, 1, 0)
@@ -176,10 +187,13 @@ def test_queue_records_by_hand(scripted: tuple[Truth, Center]) -> None:
     assert w2["service_level"] == per_x(0.0, 0.0, 0.0, 100.0, 100.0, 100.0)
     assert (w2["avg_handle_time"], w2["avg_after_contact_work_time"]) == (40.0, 5.0)
     assert w2["contacts_handled_by_initiation_method"] == {"QUEUE_TRANSFER": 1}
+    assert w2["contacts_transferred_in"] == 1  # c6
     assert (w2["contacts_queued_by_enqueue"], w2["contacts_connected_to_agent"]) == (1, 1)
 
     w3 = records[f"{q.arn}|VOICE|2024-01-15T08:03:00Z"]  # c7, sent to an external number
     assert (w3["contacts_handled"], w3["contacts_transferred_out"]) == (1, 1)
+    assert (w3["contacts_transferred_out_external"], w3["contacts_transferred_out_by_agent"]) == (
+        1, 0)
     assert (w3["avg_handle_time"], w3["avg_interaction_time"]) == (40.0, 30.0)
     assert (w3["contacts_queued_by_enqueue"], w3["contacts_connected_to_agent"]) == (0, 0)
 
@@ -222,6 +236,11 @@ def test_agent_records_by_hand(scripted: tuple[Truth, Center]) -> None:
         assert times(a[minute]) == (60.0, 60.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     assert times(a["08:07"]) == (50.0, 50.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # 240 s after 08:03:50
     assert [a[m]["agent_non_response"] for m in sorted(a)] == [0, 0, 1, 0, 0, 0, 0, 0]
+    # ringing: c1 00:15-00:17.5, x9 01:45-02:05, c4 02:55-03:00 (on Break: still connecting)
+    assert [a[m]["connecting_time"] for m in sorted(a)] == [2.5, 15.0, 10.0, 0, 0, 0, 0, 0]
+    assert (a["08:01"]["contacts_put_on_hold"], a["08:01"]["sum_hold_time"]) == (1, 20.0)
+    assert (a["08:01"]["sum_handle_time"], a["08:01"]["sum_interaction_time"]) == (83.0, 53.0)
+    assert a["08:01"]["sum_after_contact_work_time"] == 10.0
 
     assert a["08:01"]["contacts_handled"] == 1  # c1
     assert (a["08:01"]["avg_handle_time"], a["08:01"]["avg_after_contact_work_time"]) == (
@@ -252,20 +271,26 @@ def test_record_field_order_is_the_contract(scripted: tuple[Truth, Center]) -> N
     truth, _ = scripted
     metrics = expected_metrics(truth, 60, (15, 20, 30, 60, 90, 120))
     assert list(metrics.queue[0]) == [
-        "key", "window_start", "window_end", "queue_arn", "queue_name", "channel",
-        "contacts_queued", "contacts_handled", "contacts_abandoned", "abandonment_rate",
-        "avg_queue_answer_time", "avg_queue_abandon_time", "max_queued_time",
-        "contacts_answered_in_x", "contacts_abandoned_in_x", "service_level", "avg_handle_time",
-        "avg_interaction_time", "avg_after_contact_work_time", "avg_hold_time",
-        "contacts_put_on_hold", "contacts_transferred_out",
-        "contacts_handled_by_initiation_method", "contacts_queued_by_enqueue",
-        "contacts_connected_to_agent"]
+        "key", "window_start", "window_end", "window_seconds", "queue_arn", "queue_name",
+        "channel", "contacts_queued", "contacts_handled", "contacts_abandoned",
+        "abandonment_rate", "avg_queue_answer_time", "avg_queue_abandon_time",
+        "max_queued_time", "contacts_answered_in_x", "contacts_abandoned_in_x", "service_level",
+        "avg_handle_time", "avg_interaction_time", "avg_after_contact_work_time",
+        "avg_hold_time", "contacts_put_on_hold", "contacts_transferred_out",
+        "contacts_handled_by_initiation_method", "contacts_transferred_out_by_agent",
+        "contacts_transferred_out_external", "contacts_transferred_in", "avg_contact_duration",
+        "contacts_disconnected_by_reason", "sum_queue_answer_time", "sum_queue_abandon_time",
+        "sum_handle_time", "sum_interaction_time", "sum_after_contact_work_time",
+        "sum_hold_time", "sum_contact_duration", "contacts_queued_by_enqueue",
+        "contacts_connected_to_agent", "contacts_missed"]
     assert list(metrics.agent[0]) == [
-        "key", "window_start", "window_end", "agent_arn", "username", "routing_profile",
-        "hierarchy", "online_time", "non_productive_time", "contact_time",
+        "key", "window_start", "window_end", "window_seconds", "agent_arn", "username",
+        "routing_profile", "hierarchy", "online_time", "non_productive_time", "contact_time",
         "contact_handle_time", "after_contact_work_time", "idle_time", "error_time",
-        "occupancy", "agent_non_response", "contacts_handled", "avg_handle_time",
-        "avg_after_contact_work_time", "avg_interaction_time", "avg_hold_time"]
+        "occupancy", "agent_non_response", "connecting_time", "contacts_handled",
+        "avg_handle_time", "avg_after_contact_work_time", "avg_interaction_time",
+        "avg_hold_time", "contacts_put_on_hold", "sum_handle_time", "sum_interaction_time",
+        "sum_after_contact_work_time", "sum_hold_time"]
 
 
 def test_window_size_and_thresholds_are_parameters(scripted: tuple[Truth, Center]) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.jobrun import latest_by_key, read_jsonl, run_dir
+from tests.rollup import rollup
+from tools.reference import REPORT_WINDOWS
 from tools.sim.config import FaultConfig, SimConfig
 from tools.simulate import generate
 
@@ -25,8 +27,9 @@ FAULTS = FaultConfig(ctr_duplicates=0.1, late_redeliveries=0.05, out_of_order_s=
 def simulated_hour(tmp_path_factory) -> tuple[Path, dict, dict]:
     d = tmp_path_factory.mktemp("hour")
     truth = generate(SimConfig(seed=11, agents=20, contacts=700, duration_s=3600,
-                               faults=FAULTS), d)
-    out = run_dir(str(d), str(d / "out"))
+                               faults=FAULTS), d, report_windows=REPORT_WINDOWS)
+    out = run_dir(str(d), str(d / "out"),
+                  ["--report-windows", ",".join(name for name, _ in REPORT_WINDOWS)])
     return d, truth, out
 
 
@@ -89,3 +92,58 @@ def test_contact_facts_once_per_segment_without_pii(simulated_hour):
     assert values, "the simulator lists its PII"
     leaked = [v for v in values if isinstance(v, str) and len(v) > 4 and v in text]
     assert leaked == []
+
+
+def _fill_queue_names(got: dict, expected: dict) -> None:
+    """A window without queued/handled CTRs names its queue by what the job learned so far."""
+    for key, exp in expected.items():
+        if key in got and exp["contacts_queued"] + exp["contacts_handled"] == 0:
+            assert got[key]["queue_name"] in (None, exp["queue_name"])
+            got[key]["queue_name"] = exp["queue_name"]
+
+
+def test_new_fields_are_exercised(simulated_hour):
+    d, _, out = simulated_hour
+    queues = without_revision(out["queue_metrics"]).values()
+    agents = without_revision(out["agent_metrics"]).values()
+    for field in ("contacts_missed", "contacts_transferred_out_by_agent",
+                  "contacts_transferred_out_external", "contacts_transferred_in"):
+        assert sum(r[field] for r in queues) > 0, field
+    assert sum(r["connecting_time"] for r in agents) > 0
+    assert sum(r["contacts_put_on_hold"] for r in agents) > 0
+    assert all(r["window_seconds"] == 60 for r in [*queues, *agents])
+
+
+@pytest.mark.parametrize("name", [name for name, _ in REPORT_WINDOWS])
+def test_report_intervals_equal_the_reference(simulated_hour, name):
+    d, _, out = simulated_hour
+    for kind in ("queue", "agent"):
+        expected = {r["key"]: r for r in read_jsonl(d / f"expected_{kind}_metrics_{name}.jsonl")}
+        got = without_revision(out[f"{kind}_metrics_{name}"])
+        assert set(got) == set(expected), kind
+        if kind == "queue":
+            _fill_queue_names(got, expected)
+        for key, exp in expected.items():
+            assert got[key] == exp, key
+        assert expected
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-9, abs=1e-9)
+    return a == b
+
+
+def test_a_15_minute_record_is_the_rollup_of_its_minutes(simulated_hour):
+    """The rollup property, from the published fields of the job's own 1-minute records."""
+    _, _, out = simulated_hour
+    for kind in ("queue", "agent"):
+        minutes = list(without_revision(out[f"{kind}_metrics"]).values())
+        got = without_revision(out[f"{kind}_metrics_15m"])
+        rolled = rollup(minutes, 900_000)
+        assert set(got) == set(rolled), kind
+        for key, r in rolled.items():
+            assert _close(got[key], r), (key, {f: (got[key][f], v) for f, v in r.items()
+                                               if not _close(got[key][f], v)})

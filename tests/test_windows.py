@@ -101,7 +101,8 @@ def test_late_agent_event_dead_letter_serializes_nested_records() -> None:
     assert raw["event_id"] == "e-1"
     assert raw["event_ms"] == T0 + 5_000
     assert raw["contacts"] == [
-        {"contact_id": "c1", "state": "CONNECTED", "channel": "VOICE", "state_start_ms": T0 + 5000}
+        {"contact_id": "c1", "state": "CONNECTED", "channel": "VOICE", "state_start_ms": T0 + 5000,
+         "queue_arn": None, "initiation_method": None}
     ]
     assert raw["config"]["username"] == "jdoe"
     assert raw["config"]["hierarchy"] == ["Site", "Team"]

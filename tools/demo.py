@@ -2,9 +2,16 @@
 
 It starts a local Kafka broker, creates the topics, starts the metrics job (Kafka in, exactly-once
 Kafka out), runs the simulator paced on an accelerated clock (default 30x: a one-minute window
-closes every two seconds), and shows a live view of the queue and agent metrics as they are
-committed (read_committed). Ctrl-C stops everything cleanly. ``--duration SECONDS`` stops by
-itself, prints the final metrics and exits 0 (1 if no metric record arrived).
+closes every two seconds), serves the web wallboard (``tools.wallboard``, its address is printed)
+and shows a live view of the queue and agent metrics in the terminal, as they are committed
+(read_committed). Ctrl-C stops everything cleanly. ``--duration SECONDS`` stops by itself, prints
+the final metrics and exits 0 (1 if no metric record arrived).
+
+The simulated center is staffed for its load (``tools.demo_staffing``: Erlang C for 80 % answered
+within 20 s, plus shrinkage) at realistic handle times, over a timeline of at most five simulated
+hours that ends before the wall clock (no event time lies in the future), with a short rush
+halfway through runs of two hours or more. If the demo dies in any
+way, SIGKILL included, a watchdog (``tools.demo_guard``) ends everything it started.
 """
 
 from __future__ import annotations
@@ -19,13 +26,22 @@ import time
 import uuid
 from typing import Optional
 
+from tools.demo_guard import Guard
+from tools.demo_staffing import agents_for
 from tools.demo_view import MetricsBoard, render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INPUTS = {"contact_events": "connect.contact-events", "ctrs": "connect.ctrs",
           "agent_events": "connect.agent-events"}
 OUTPUTS = {"queue": "connect.metrics.queue", "agent": "connect.metrics.agent",
-           "contact": "connect.contacts", "deadletter": "connect.deadletter"}
+           "contact": "connect.contacts", "deadletter": "connect.deadletter",
+           "queue_live": "connect.metrics.queue.live", "agent_live": "connect.metrics.agent.live"}
+COMPACTED = ("queue", "agent", "contact", "queue_live", "agent_live")
+#: Everybody works the whole run up to five simulated hours (tools/sim/schedule.py); longer
+#: runs stagger shifts, which would leave a one-hour demo with a fraction of its agents.
+MAX_SIM_S = 5 * 3600
+WALLBOARD_PORT = 8050
+RUSH_S, RUSH_FACTOR = 1200, 1.7
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -36,15 +52,71 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         "(default: run until Ctrl-C)")
     p.add_argument("--speed", type=float, default=30.0,
                    help="simulated seconds per real second")
-    p.add_argument("--agents", type=int, default=12)
-    p.add_argument("--contacts-per-hour", type=int, default=600)
+    p.add_argument("--agents", type=int, default=None,
+                   help="agents of the simulated center (default: staffed for the load, "
+                        "Erlang C, 80 %% answered within 20 s)")
+    p.add_argument("--contacts-per-hour", type=int, default=300)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--refresh", type=float, default=1.0, help="screen refresh, seconds")
     p.add_argument("--bootstrap-servers", default=None,
                    help="use this Kafka instead of starting a local broker")
     p.add_argument("--workdir", default=os.path.join(ROOT, "var", "demo"),
-                   help="logs of the job and the simulator")
-    return p.parse_args(argv)
+                   help="logs of the job, the simulator and the wallboard")
+    p.add_argument("--wallboard-port", type=int, default=WALLBOARD_PORT,
+                   help="port of the web wallboard (0 or a busy port: any free port)")
+    p.add_argument("--no-wallboard", action="store_true", help="terminal view only")
+    args = p.parse_args(argv)
+    if args.contacts_per_hour <= 0:
+        p.error("--contacts-per-hour: expected a positive number")
+    if args.agents is not None and args.agents <= 0:
+        p.error("--agents: expected a positive number")
+    if args.speed <= 0:
+        p.error("--speed: expected a positive number")
+    return args
+
+
+def sim_span_s(duration: Optional[float], speed: float) -> int:
+    """Simulated seconds of arrivals: what the run shows plus ten minutes, at most five hours."""
+    if duration is None:
+        return MAX_SIM_S
+    return int(min(MAX_SIM_S, max(600.0, duration * speed + 600)))
+
+
+def sim_rush(span_s: int) -> Optional[tuple[int, int, float]]:
+    """A short rush (20 min, 1.7x the arrivals) halfway through a run of two hours or more:
+    the service level dips and recovers, as in a real center."""
+    if span_s < 2 * 3600:
+        return None
+    return (span_s // 2 // 60 * 60, RUSH_S, RUSH_FACTOR)
+
+
+def sim_contacts(contacts_per_hour: float, span_s: int) -> int:
+    """Contacts over the run: the hourly load, plus the rush's extra arrivals."""
+    rush = sim_rush(span_s)
+    extra_s = rush[1] * (rush[2] - 1.0) if rush else 0.0
+    return int(contacts_per_hour * (span_s + extra_s) / 3600)
+
+
+def sim_start(now_s: float, span_s: int) -> str:
+    """The simulated timeline ends at the start instant, whole minutes: never in the future."""
+    start = int(now_s - span_s) // 60 * 60
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
+
+
+def pick_port(wanted: int) -> int:
+    """``wanted`` if free on 127.0.0.1, else any free port."""
+    import socket
+
+    from tools.kafka_local import free_ports
+
+    if wanted:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", wanted))
+                return wanted
+            except OSError:
+                pass
+    return free_ports(1)[0]
 
 
 def log(message: str) -> None:
@@ -55,9 +127,12 @@ class Demo:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.broker = None
-        self.procs: list[subprocess.Popen] = []
+        self.procs: dict[str, subprocess.Popen] = {}
         self.board = MetricsBoard()
         self.started = time.time()
+        self.guard = Guard.start()
+        self.wallboard_url: Optional[str] = None
+        self.agents = args.agents or agents_for(args.contacts_per_hour)
 
     # -- processes --------------------------------------------------------------------------
     def start_broker(self) -> str:
@@ -66,14 +141,17 @@ class Demo:
         from tools.kafka_local import start_broker
 
         self.broker = start_broker(tempfile.mkdtemp(prefix="connect-demo-kafka-"))
+        self.guard.watch(self.broker.pid)  # its own process group (start_new_session)
         return self.broker.bootstrap
 
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
         os.makedirs(self.args.workdir, exist_ok=True)
         out = open(os.path.join(self.args.workdir, f"{name}.log"), "w")
         proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(proc)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        self.guard.watch(proc.pid)
+        self.procs[name] = proc
         log(f"{name} started (pid {proc.pid}, log {out.name})")
         return proc
 
@@ -84,24 +162,43 @@ class Demo:
                            "--transactional-id-prefix", f"demo-{run}",
                            "--checkpoint-interval", "2s", "--min-pause", "500ms",
                            "--idleness", "5s", "--job-name", "connect-metrics-demo"])
+        # no --max-future: the simulated timeline ends before the wall clock (sim_start)
 
     def start_simulator(self, bootstrap: str) -> None:
-        hours = max(1.0, (self.args.duration or 4 * 3600) * self.args.speed / 3600 + 0.5)
+        span = sim_span_s(self.args.duration, self.args.speed)
+        rush = sim_rush(span)
         self.spawn("simulator", [
             "tools.simulate", "--to-kafka", "--bootstrap-servers", bootstrap, "--realtime",
             "--speed", str(self.args.speed), "--seed", str(self.args.seed),
-            "--agents", str(self.args.agents),
-            "--contacts", str(int(self.args.contacts_per_hour * hours)),
-            "--duration", str(int(hours * 3600))])
+            "--start", sim_start(time.time(), span), "--handle-scale", "1",
+            "--agents", str(self.agents),
+            "--contacts", str(sim_contacts(self.args.contacts_per_hour, span)),
+            "--duration", str(span), *(["--rush", ",".join(map(str, rush))] if rush else [])])
+        log(f"simulated center: {self.agents} agents for {self.args.contacts_per_hour} contacts "
+            f"per hour, {span / 3600:.2f} simulated hours at x{self.args.speed:g}"
+            + (f", a {rush[1] // 60}-minute rush {rush[0] / 3600:.1f} h in" if rush else ""))
+
+    def start_wallboard(self, bootstrap: str) -> None:
+        port = pick_port(self.args.wallboard_port)
+        self.spawn("wallboard", ["tools.wallboard", "--bootstrap-servers", bootstrap,
+                                 "--port", str(port),
+                                 "--queue-live-topic", OUTPUTS["queue_live"],
+                                 "--agent-live-topic", OUTPUTS["agent_live"]])
+        self.wallboard_url = f"http://127.0.0.1:{port}/"
+        if wait_http(self.wallboard_url + "healthz", self.procs["wallboard"]):
+            log(f"wallboard: {self.wallboard_url}  (open it in a browser)")
+        else:
+            log("the wallboard did not start; see its log in " + self.args.workdir)
+            self.wallboard_url = None
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
+        for proc in reversed(list(self.procs.values())):
             if proc.poll() is None:
                 try:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     continue
-        for proc in self.procs:
+        for proc in self.procs.values():
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -110,22 +207,24 @@ class Demo:
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
+        self.guard.close()  # the watchdog ends whatever a child left in its process group
 
     # -- view -------------------------------------------------------------------------------
     def status(self) -> str:
-        job, sim = (self.procs + [None, None])[:2]
+        job, sim = self.procs.get("job"), self.procs.get("simulator")
         state = "job running" if job is not None and job.poll() is None else "job STOPPED"
         sim_state = "simulator running" if sim is not None and sim.poll() is None else \
             "simulator finished"
+        board = f" - wallboard {self.wallboard_url}" if self.wallboard_url else ""
         return (f"Amazon Connect real-time metrics demo - {time.time() - self.started:5.0f} s - "
-                f"{state}, {sim_state} - clock x{self.args.speed:g} - Ctrl-C to stop")
+                f"{state}, {sim_state} - clock x{self.args.speed:g}{board} - Ctrl-C to stop")
 
     def watch(self, bootstrap: str) -> None:
         import orjson
         from confluent_kafka import Consumer
 
         kinds = {OUTPUTS["queue"]: "queue", OUTPUTS["agent"]: "agent",
-                 OUTPUTS["deadletter"]: "deadletter"}
+                 OUTPUTS["deadletter"]: "deadletter", OUTPUTS["queue_live"]: "queue_live"}
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-view-{os.getpid()}",
                              "isolation.level": "read_committed",
                              "auto.offset.reset": "earliest"})
@@ -138,7 +237,7 @@ class Demo:
                 msg = consumer.poll(0.2)
                 if msg is not None and not msg.error():
                     self.board.add(kinds[msg.topic()], orjson.loads(msg.value()))
-                if self.procs and self.procs[0].poll() is not None:
+                if self.procs["job"].poll() is not None:
                     log("the job stopped; see its log in " + self.args.workdir)
                     break
                 if time.time() >= next_draw:
@@ -154,6 +253,21 @@ class Demo:
             consumer.close()
 
 
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> bool:
+    """True once ``url`` answers 200; False if ``proc`` exits or ``timeout`` passes."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     demo = Demo(args)
@@ -166,10 +280,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         from tools.sim.kafka_out import KEEP_FOREVER
 
         ensure_topics(bootstrap, list(INPUTS.values()), topic_config=KEEP_FOREVER)
+        log(f"Kafka at {bootstrap}")
         ensure_topics(bootstrap, list(OUTPUTS.values()),
-                      compacted=[OUTPUTS["queue"], OUTPUTS["agent"], OUTPUTS["contact"]])
+                      compacted=[OUTPUTS[k] for k in COMPACTED])
         demo.start_job(bootstrap)
         demo.start_simulator(bootstrap)
+        if not args.no_wallboard:
+            demo.start_wallboard(bootstrap)
         log("the first windows close about 20-40 s after start (job start-up + watermarks)")
         demo.watch(bootstrap)
     except KeyboardInterrupt:

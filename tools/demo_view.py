@@ -2,7 +2,8 @@
 
 Pure functions over the records read from the output topics, so the view is unit-tested without
 Kafka. ``MetricsBoard`` keeps the highest revision per key (what a compacted topic holds) and
-answers "the newest complete window" per queue and agent.
+answers "the newest complete window" per queue and agent; of the live queue gauges
+(``connect.metrics.queue.live``) it keeps the newest tick per queue and channel.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from tools.wallboard.model import fmt_seconds, newer_revision, newer_tick
+
 
 @dataclass
 class MetricsBoard:
     queues: dict = field(default_factory=dict)  # key -> latest revision of a queue record
     agents: dict = field(default_factory=dict)
+    live: dict = field(default_factory=dict)  # key -> newest tick of a queue live record
     records: int = 0
     revisions: int = 0  # records that corrected an earlier revision
     dead_letters: int = 0
@@ -24,21 +28,33 @@ class MetricsBoard:
         if kind == "deadletter":
             self.dead_letters += 1
             return
+        if kind == "queue_live":
+            if newer_tick(self.live.get(record["key"]), record):
+                self.live[record["key"]] = record
+            return
         table = self.queues if kind == "queue" else self.agents
         old = table.get(record["key"])
+        if not newer_revision(old, record):
+            return
         if old is not None:
-            if old["revision"] >= record["revision"]:
-                return
             self.revisions += 1
         table[record["key"]] = record
 
-    def latest(self, table: dict, by: str) -> list[dict]:
-        """The newest window of each queue/agent (``by`` = the identity field)."""
+    def latest(self, table: dict, by: str, also: Optional[str] = None) -> list[dict]:
+        """The newest window of each queue/agent (``by`` = the identity field, ``also`` a
+        second one: queue records are per queue and channel)."""
         newest: dict = {}
+        names: dict = {}  # a window fed only by records without a name has queue_name null
         for r in table.values():
-            cur = newest.get(r[by])
+            ident = (r[by], r.get(also)) if also else r[by]
+            cur = newest.get(ident)
             if cur is None or r["window_start"] > cur["window_start"]:
-                newest[r[by]] = r
+                newest[ident] = r
+            if r.get("queue_name"):
+                names[r[by]] = r["queue_name"]
+        newest = {k: {**r, "queue_name": names[r[by]]}
+                  if names.get(r[by]) and not r.get("queue_name") else r
+                  for k, r in newest.items()}
         return sorted(newest.values(), key=lambda r: (r.get("queue_name") or r.get("username")
                                                       or r[by], r.get("channel") or ""))
 
@@ -70,6 +86,30 @@ def queue_table(rows: list[dict], threshold: str = "20") -> list[str]:
     return out
 
 
+def live_table(rows: list[dict]) -> list[str]:
+    """The live queue gauges: what a supervisor reads first."""
+    out = [f"{'queue':<22} {'chan':<5} {'as of':<8} {'in q':>5} {'oldest':>7} {'avail':>5} "
+           f"{'on ct':>5} {'ACW':>4} {'online':>6}"]
+    for r in rows:
+        out.append(
+            f"{_name(r['queue_name'], r['queue_arn'], 22)} {str(r['channel'])[:5]:<5} "
+            f"{str(r['as_of'])[11:19]:<8} {_num(r['contacts_in_queue'], 5)} "
+            f"{fmt_seconds(r['oldest_contact_age']).rjust(7)} {_num(r['agents_available'], 5)} "
+            f"{_num(r['agents_on_contact'], 5)} {_num(r['agents_after_contact_work'], 4)} "
+            f"{_num(r['agents_online'], 6)}")
+    return out
+
+
+def live_rows(board: MetricsBoard) -> list[dict]:
+    """Queues with someone waiting or serving agents online, by name; an agent's personal
+    queue only while a contact waits in it."""
+    rows = [r for r in board.live.values()
+            if r.get("contacts_in_queue") or ("/queue/agent/" not in r["queue_arn"]
+                                              and r.get("agents_online"))]
+    return sorted(rows, key=lambda r: ((r.get("queue_name") or r["queue_arn"]).lower(),
+                                       r.get("channel") or ""))
+
+
 def agent_table(rows: list[dict], limit: int = 15) -> list[str]:
     out = [f"{'agent':<16} {'window':<6} {'online':>6} {'idle':>5} {'contact':>7} {'ACW':>5} "
            f"{'NPT':>5} {'occ %':>6} {'handled':>7} {'missed':>6}"]
@@ -87,9 +127,14 @@ def agent_table(rows: list[dict], limit: int = 15) -> list[str]:
 
 def render(board: MetricsBoard, status: str) -> str:
     """The whole screen: status line, queue table, agent table, counters."""
-    queues = board.latest(board.queues, "queue_arn")
+    queues = board.latest(board.queues, "queue_arn", "channel")
     agents = board.latest(board.agents, "agent_arn")
-    lines = [status, "", "Queues (newest window; SL = service level %, ASA = avg answer time)"]
+    lines = [status, ""]
+    live = live_rows(board)
+    if live:
+        lines += ["Live queues (in q = contacts in queue now, oldest = longest wait, avail / on ct "
+                  "/ ACW = serving agents)"] + live_table(live) + [""]
+    lines += ["Queues (newest window; SL = service level %, ASA = avg answer time)"]
     lines += queue_table(queues) if queues else ["  waiting for the first window to close..."]
     lines += ["", "Agents (newest window; times in seconds)"]
     lines += agent_table(agents) if agents else ["  waiting for the first window to close..."]

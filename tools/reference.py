@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Optional
 
-from tools.sim.timefmt import iso_output
-from tools.sim.truth import AgentEventTruth, CtrFacts, Truth
+from tools.sim.timefmt import floor_s, iso_output
+from tools.sim.truth import AgentEventTruth, CtrFacts, Segment, Truth
 
 DEFAULT_WINDOW_S = 60
 DEFAULT_THRESHOLDS = (15, 20, 30, 60, 90, 120)
@@ -31,10 +31,42 @@ BUSY = frozenset({"INCOMING", "PENDING", "CONNECTING", "CONNECTED", "CONNECTED_O
 FAILED = frozenset({"ERROR", "MISSED", "REJECTED"})
 NON_RESPONSE = frozenset({"MISSED", "REJECTED"})
 
+RINGING = frozenset({"INCOMING", "PENDING", "CONNECTING"})
+TRANSFERRED_IN = frozenset({"TRANSFER", "QUEUE_TRANSFER"})
+#: report intervals of the simulated hour's comparison (SPEC "Report intervals")
+REPORT_WINDOWS = (("15m", 900), ("30m", 1800), ("1h", 3600), ("1d", 86400))
+
 # agent time metric slots
-ONLINE, NPT, CONTACT, HANDLE, ACW, IDLE, ERROR = range(7)
+ONLINE, NPT, CONTACT, HANDLE, ACW, IDLE, ERROR, CONNECTING = range(8)
 TIME_FIELDS = ("online_time", "non_productive_time", "contact_time", "contact_handle_time",
-               "after_contact_work_time", "idle_time", "error_time")
+               "after_contact_work_time", "idle_time", "error_time", "connecting_time")
+
+
+QUEUE_FIELD_ORDER = (
+    "key", "window_start", "window_end", "window_seconds", "queue_arn", "queue_name", "channel",
+    "contacts_queued", "contacts_handled", "contacts_abandoned", "abandonment_rate",
+    "avg_queue_answer_time", "avg_queue_abandon_time", "max_queued_time",
+    "contacts_answered_in_x", "contacts_abandoned_in_x", "service_level", "avg_handle_time",
+    "avg_interaction_time", "avg_after_contact_work_time", "avg_hold_time",
+    "contacts_put_on_hold", "contacts_transferred_out", "contacts_handled_by_initiation_method",
+    "contacts_transferred_out_by_agent", "contacts_transferred_out_external",
+    "contacts_transferred_in", "avg_contact_duration", "contacts_disconnected_by_reason",
+    "sum_queue_answer_time", "sum_queue_abandon_time", "sum_handle_time", "sum_interaction_time",
+    "sum_after_contact_work_time", "sum_hold_time", "sum_contact_duration",
+    "contacts_queued_by_enqueue", "contacts_connected_to_agent", "contacts_missed")
+AGENT_FIELD_ORDER = (
+    "key", "window_start", "window_end", "window_seconds", "agent_arn", "username",
+    "routing_profile", "hierarchy", "online_time", "non_productive_time", "contact_time",
+    "contact_handle_time", "after_contact_work_time", "idle_time", "error_time", "occupancy",
+    "agent_non_response", "connecting_time", "contacts_handled", "avg_handle_time",
+    "avg_after_contact_work_time", "avg_interaction_time", "avg_hold_time",
+    "contacts_put_on_hold", "sum_handle_time", "sum_interaction_time",
+    "sum_after_contact_work_time", "sum_hold_time")
+
+
+def _ordered(record: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """The record with its fields in the contract's order (SPEC §4 tables)."""
+    return {name: record[name] for name in order}
 
 
 class ExpectedMetrics(NamedTuple):
@@ -127,7 +159,8 @@ def expected_queue_records(truth: Truth, window_s: int = DEFAULT_WINDOW_S,
             connected_signals[(seg.queue.arn, seg.channel, seg.connected_signal
                                - seg.connected_signal % w)] += 1
     out = []
-    keys = set(ctrs) | set(queued_signals) | set(connected_signals)
+    missed = _missed_by_queue(truth, w)
+    keys = set(ctrs) | set(queued_signals) | set(connected_signals) | set(missed)
     for arn, channel, start in sorted(keys, key=lambda k: (k[2], k[0], k[1])):
         start_iso = iso_output(start)
         record: dict[str, Any] = {
@@ -139,9 +172,78 @@ def expected_queue_records(truth: Truth, window_s: int = DEFAULT_WINDOW_S,
             "channel": channel,
         }
         record.update(_queue_ctr_fields(ctrs.get((arn, channel, start), []), thresholds))
+        record.update(_more_queue_ctr_fields(truth, ctrs.get((arn, channel, start), [])))
+        record["window_seconds"] = window_s
         record["contacts_queued_by_enqueue"] = queued_signals[(arn, channel, start)]
         record["contacts_connected_to_agent"] = connected_signals[(arn, channel, start)]
-        out.append(record)
+        record["contacts_missed"] = missed[(arn, channel, start)]
+        out.append(_ordered(record, QUEUE_FIELD_ORDER))
+    return out
+
+
+def _segments(truth: Truth) -> dict[str, Segment]:
+    return {seg.contact_id: seg for seg in truth.segments}
+
+
+def _more_queue_ctr_fields(truth: Truth, ctrs: Sequence[CtrFacts]) -> dict[str, Any]:
+    """The queue fields of issue 18 over a record's final CTRs: transfers, contact duration,
+    disconnect reasons and the sums behind the averages. InitiationTimestamp and
+    DisconnectReason are what the CTR states (the segment's, the first truncated to the
+    second)."""
+    segs = _segments(truth) if ctrs else {}
+    queued = [f for f in ctrs if f.enqueue_ms is not None]
+    handled = [f for f in ctrs if f.connected_ms is not None]
+    abandoned = [f for f in queued if _is_abandoned(f)]
+    durations = [f.disconnect_ms - floor_s(segs[f.contact_id].initiation_ms) for f in ctrs]
+    reasons = Counter(segs[f.contact_id].disconnect_reason or "UNKNOWN" for f in ctrs)
+    fields: dict[str, Any] = {
+        "contacts_transferred_out_by_agent": sum(1 for f in handled if f.next_contact_id),
+        "contacts_transferred_out_external": sum(1 for f in ctrs
+                                                 if f.transfer_completed_ms is not None),
+        "contacts_transferred_in": sum(1 for f in queued
+                                       if f.initiation_method in TRANSFERRED_IN),
+        "avg_contact_duration": (sum(durations) / 1000 / len(durations) if durations
+                                 else None),
+        "contacts_disconnected_by_reason": dict(sorted(reasons.items())),
+        "sum_queue_answer_time": float(sum(_d(f) for f in handled)),
+        "sum_queue_abandon_time": float(sum(_d(f) for f in abandoned)),
+        "sum_contact_duration": sum(durations) / 1000,
+    }
+    fields.update({k: v for k, v in _more_handled_fields(handled).items()
+                   if k.startswith("sum_")})
+    return fields
+
+
+def _more_handled_fields(handled: Sequence[CtrFacts]) -> dict[str, Any]:
+    """contacts_put_on_hold and the sums behind the handled-contact averages."""
+    on_hold = [f for f in handled if f.number_of_holds]
+    return {
+        "contacts_put_on_hold": len(on_hold),
+        "sum_handle_time": float(sum((f.interaction or 0) + (f.hold or 0) + (f.acw or 0)
+                                     for f in handled)),
+        "sum_interaction_time": float(sum(f.interaction or 0 for f in handled)),
+        "sum_after_contact_work_time": float(sum(f.acw or 0 for f in handled)),
+        "sum_hold_time": float(sum(f.hold or 0 for f in on_hold)),
+    }
+
+
+def _missed_by_queue(truth: Truth, w: int) -> Counter[tuple[str, str, int]]:
+    """contacts_missed: per (queue, channel, window), the (contact, agent) pairs whose contact
+    entered MISSED or REJECTED for that agent, at the first such event."""
+    segs = _segments(truth)
+    out: Counter[tuple[str, str, int]] = Counter()
+    for events in truth.agent_events.values():
+        seen: set[str] = set()
+        for event in events:
+            if event.event_type == "LOGOUT":
+                continue
+            for contact_id, state in event.contacts:
+                if state not in NON_RESPONSE or contact_id in seen:
+                    continue
+                seen.add(contact_id)
+                seg = segs.get(contact_id)
+                if seg is not None and seg.queue is not None:
+                    out[(seg.queue.arn, seg.channel.upper(), event.ts - event.ts % w)] += 1
     return out
 
 
@@ -167,13 +269,15 @@ def _time_slots(event: AgentEventTruth) -> tuple[int, ...]:
         slots.append(IDLE)
     if states & FAILED:
         slots.append(ERROR)
+    if states & RINGING and not states & TALKING:
+        slots.append(CONNECTING)
     return tuple(slots)
 
 
 def _agent_times(events: Sequence[AgentEventTruth], w: int
                  ) -> tuple[dict[int, list[int]], Counter[int]]:
     """Per window: the seven time metrics in ms, and the agent non-response count."""
-    times: dict[int, list[int]] = defaultdict(lambda: [0] * 7)
+    times: dict[int, list[int]] = defaultdict(lambda: [0] * len(TIME_FIELDS))
     non_response: Counter[int] = Counter()
     seen: set[str] = set()
     for i, event in enumerate(events):
@@ -226,7 +330,7 @@ def expected_agent_records(truth: Truth, window_s: int = DEFAULT_WINDOW_S
                 last = max(ctrs, key=lambda f: f.disconnect_ms)
                 username, profile, hierarchy = (last.agent_username, last.agent_routing_profile,
                                                 last.agent_hierarchy)
-            acc = times.get(start, [0] * 7)
+            acc = times.get(start, [0] * len(TIME_FIELDS))
             start_iso = iso_output(start)
             record: dict[str, Any] = {
                 "key": f"{arn}|{start_iso}",
@@ -237,7 +341,7 @@ def expected_agent_records(truth: Truth, window_s: int = DEFAULT_WINDOW_S
                 "routing_profile": profile,
                 "hierarchy": list(hierarchy) if hierarchy else None,
             }
-            for name, slot in zip(TIME_FIELDS, range(7)):
+            for name, slot in zip(TIME_FIELDS, range(len(TIME_FIELDS))):
                 record[name] = acc[slot] / 1000
             # SPEC: 100 x contact_time / (contact_time + idle_time), over the seconds as emitted
             busy, idle = record["contact_time"], record["idle_time"]
@@ -248,7 +352,9 @@ def expected_agent_records(truth: Truth, window_s: int = DEFAULT_WINDOW_S
             for name in ("avg_handle_time", "avg_after_contact_work_time",
                          "avg_interaction_time", "avg_hold_time"):
                 record[name] = averages[name]
-            out.append((start, record))
+            record.update(_more_handled_fields(ctrs))
+            record["window_seconds"] = window_s
+            out.append((start, _ordered(record, AGENT_FIELD_ORDER)))
     out.sort(key=lambda item: (item[0], item[1]["agent_arn"]))
     return [record for _, record in out]
 
@@ -257,3 +363,12 @@ def expected_metrics(truth: Truth, window_s: int = DEFAULT_WINDOW_S,
                      thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> ExpectedMetrics:
     return ExpectedMetrics(expected_queue_records(truth, window_s, thresholds),
                            expected_agent_records(truth, window_s))
+
+
+def expected_report_metrics(truth: Truth,
+                            report_windows: Sequence[tuple[str, int]] = REPORT_WINDOWS,
+                            thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+                            ) -> dict[str, ExpectedMetrics]:
+    """Per report interval name (e.g. ``15m``), its expected records, straight from the ground
+    truth with the interval as the window (not a rollup of the 1-minute records)."""
+    return {name: expected_metrics(truth, seconds, thresholds) for name, seconds in report_windows}

@@ -4,6 +4,7 @@
 #                     changed (stamp: .venv/.setup-pyproject.sha256)
 #   lib/*.jar         `mvn package` whenever pom.xml, java/*/pom.xml or src/main/java changed, or
 #   lib/kafka/        the jars are missing (stamp: target/.setup-java.sha256; log: target/setup-mvn.log)
+#   chromium          Debian's package for the wallboard browser test, when missing and root
 # Needs python3.11 (override with PYTHON=...), a JDK 17+ and Maven on PATH.
 set -euo pipefail
 
@@ -80,6 +81,24 @@ if [[ "$(cat "$java_stamp" 2>/dev/null || true)" != "$java_want" ]] || ! jars_pr
   say "built lib/connect-metrics-deps.jar and lib/kafka/ ($((SECONDS - t0)) s)"
 else
   say "Java jars up to date"
+fi
+
+# --- Chromium (the wallboard's real-browser test; optional) ---------------------------------------
+# Debian's package, never a browser download. Installed only when missing and we may (root with
+# apt-get); otherwise tests/test_wallboard_browser.py skips and says why.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null && [[ -z "${SKIP_CHROMIUM:-}" ]]; then
+    say "installing Debian's chromium for the wallboard browser test (log: target/setup-apt.log) ..."
+    t0=$SECONDS
+    if { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
+        >"$ROOT/target/setup-apt.log" 2>&1; then
+      say "chromium installed ($((SECONDS - t0)) s)"
+    else
+      say "chromium could not be installed (see target/setup-apt.log); the browser test will skip"
+    fi
+  else
+    say "no chromium (and no root apt-get): the wallboard browser test will skip"
+  fi
 fi
 
 say "done in $((SECONDS - started)) s"

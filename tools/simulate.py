@@ -20,17 +20,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from tools.reference import DEFAULT_THRESHOLDS, DEFAULT_WINDOW_S, expected_metrics
+from tools.reference import (
+    DEFAULT_THRESHOLDS,
+    DEFAULT_WINDOW_S,
+    expected_metrics,
+    expected_report_metrics,
+)
 from tools.sim.config import DEFAULT_START, FaultConfig, SimConfig
 from tools.sim.delivery import AGENT_EVENTS, CONTACT_EVENTS, CTRS
-from tools.sim.files import write_expected, write_feeds
+from tools.sim.files import write_expected, write_expected_reports, write_feeds
 from tools.sim.kafka_out import DEFAULT_TOPICS, KEEP_FOREVER, Pacing, produce
 from tools.sim.progress import Progress
 from tools.sim.simulation import Simulation
 from tools.sim.timefmt import iso_s, parse_iso
 
 _DEFAULT_FAULTS = FaultConfig()
-_DURATION = re.compile(r"^(\d+)(ms|s|m|min|h)?$")
+_DURATION = re.compile(r"^(\d+)(ms|s|m|min|h|d)?$")
 
 
 def parse_window_s(text: str) -> int:
@@ -40,10 +45,16 @@ def parse_window_s(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r}")
     value, unit = int(match.group(1)), match.group(2) or "s"
     seconds = {"ms": value / 1000, "s": value, "m": value * 60, "min": value * 60,
-               "h": value * 3600}[unit]
+               "h": value * 3600, "d": value * 86400}[unit]
     if seconds <= 0 or seconds != int(seconds):
         raise argparse.ArgumentTypeError("window must be a positive whole number of seconds")
     return int(seconds)
+
+
+def parse_report_windows(text: str) -> tuple[tuple[str, int], ...]:
+    """``15m,1h,1d`` -> ``(("15m", 900), ("1h", 3600), ("1d", 86400))``, names as given."""
+    return tuple((name.strip(), parse_window_s(name)) for name in text.split(",")
+                 if name.strip())
 
 
 def parse_thresholds(text: str) -> tuple[int, ...]:
@@ -54,6 +65,18 @@ def parse_thresholds(text: str) -> tuple[int, ...]:
     if not values:
         raise argparse.ArgumentTypeError("at least one threshold")
     return values
+
+
+def parse_rush(text: str) -> tuple[int, int, float]:
+    """``OFFSET,LENGTH,FACTOR`` -> (seconds, seconds, factor > 0)."""
+    try:
+        offset, length, factor = text.split(",")
+        rush = (int(offset), int(length), float(factor))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected OFFSET,LENGTH,FACTOR, got {text!r}") from None
+    if rush[0] < 0 or rush[1] <= 0 or rush[2] <= 0:
+        raise argparse.ArgumentTypeError(f"expected offset >= 0, length > 0, factor > 0: {text}")
+    return rush
 
 
 def _share(text: str) -> float:
@@ -81,10 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "--realtime: now, rounded down to the minute)")
     p.add_argument("--duration", type=int, default=3600, help="seconds of arrivals")
     p.add_argument("--queues", type=int, default=4, help="number of inbound queues")
+    p.add_argument("--handle-scale", type=float, default=None,
+                   help="talk and ACW time multiplier (1 = realistic handle times; default: "
+                        "fitted so the agents can carry the contacts)")
+    p.add_argument("--rush", type=parse_rush, default=None, metavar="OFFSET,LENGTH,FACTOR",
+                   help="a rush hour: seconds after the start, its length in seconds and how "
+                        "many times busier arrivals are (e.g. 3600,1200,1.8; default: none)")
     p.add_argument("--window", type=parse_window_s, default=DEFAULT_WINDOW_S,
                    help="window size for the expected metrics, seconds (60, 60s, 1m)")
     p.add_argument("--thresholds", type=parse_thresholds, default=DEFAULT_THRESHOLDS,
                    help="service-level thresholds in seconds, comma separated")
+    p.add_argument("--report-windows", type=parse_report_windows, default=(),
+                   metavar="15m,1h,...",
+                   help="also the expected metrics of these report intervals: "
+                        "expected_queue_metrics_NAME.jsonl, expected_agent_metrics_NAME.jsonl "
+                        "(default: none)")
     f = p.add_argument_group("faults")
     f.add_argument("--ctr-duplicates", type=_share, default=_DEFAULT_FAULTS.ctr_duplicates,
                    help="share of CTRs delivered 2-3x (exact and older preliminary copies)")
@@ -109,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--contact-events-topic", default=DEFAULT_TOPICS[CONTACT_EVENTS])
     k.add_argument("--ctrs-topic", default=DEFAULT_TOPICS[CTRS])
     k.add_argument("--agent-events-topic", default=DEFAULT_TOPICS[AGENT_EVENTS])
+    k.add_argument("--partitions", type=int, default=1,
+                   help="partitions of each input topic it creates (records are keyed by "
+                        "ContactId / AgentARN, so per-key order holds within a partition); "
+                        "existing topics keep theirs")
     k.add_argument("--rate", type=float, default=None,
                    help="records per second (default: as fast as possible)")
     k.add_argument("--realtime", action="store_true",
@@ -135,19 +173,24 @@ def config_from_args(args: argparse.Namespace, now_ms: Optional[int] = None) -> 
                              args.malformed)
     return SimConfig(seed=args.seed, agents=args.agents, contacts=args.contacts,
                      start_ms=start_ms, duration_s=args.duration, queues=args.queues,
-                     faults=faults)
+                     faults=faults, handle_scale=args.handle_scale,
+                     rush=args.rush)
 
 
 def generate(cfg: SimConfig, out: Path, window_s: int = DEFAULT_WINDOW_S,
-             thresholds: Sequence[int] = DEFAULT_THRESHOLDS, quiet: bool = True
-             ) -> dict[str, Any]:
-    """What the CLI does for files, as a function: feeds, expected metrics and truth.json in
-    ``out``; returns the truth summary (the content of truth.json)."""
+             thresholds: Sequence[int] = DEFAULT_THRESHOLDS, quiet: bool = True,
+             report_windows: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+    """What the CLI does for files, as a function: feeds, expected metrics (also of the report
+    intervals ``(name, seconds)``) and truth.json in ``out``; returns the truth summary (the
+    content of truth.json)."""
     sim = Simulation(cfg)
     progress = Progress(cfg.start_ms, cfg.end_ms, enabled=not quiet)
     write_feeds(sim.records(), out, progress)
     progress.finish()
     expected = expected_metrics(sim.truth, window_s, thresholds)
+    if report_windows:
+        write_expected_reports(out, expected_report_metrics(sim.truth, report_windows,
+                                                            thresholds))
     return write_expected(sim.truth, out, expected.queue, expected.agent, window_s, thresholds)
 
 
@@ -158,6 +201,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error("--out is required unless --to-kafka")
     if args.rate and args.realtime:
         parser.error("--rate and --realtime exclude each other")
+    if args.partitions < 1:
+        parser.error("--partitions: must be >= 1")
     cfg = config_from_args(args)
     sim = Simulation(cfg)
     progress = Progress(cfg.start_ms, cfg.end_ms, enabled=not args.quiet)
@@ -169,7 +214,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         from tools.kafka_local import create_topics
 
         # topics that do not exist yet keep their records (existing ones are left as they are)
-        create_topics(args.bootstrap_servers, topics.values(), configs=KEEP_FOREVER)
+        create_topics(args.bootstrap_servers, topics.values(), partitions=args.partitions,
+                      configs=KEEP_FOREVER)
         counts = produce(sim.records(), args.bootstrap_servers, topics, pacing, progress)
         where = f"Kafka {args.bootstrap_servers}"
     else:
@@ -183,6 +229,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         expected = expected_metrics(sim.truth, args.window, args.thresholds)
         write_expected(sim.truth, args.out, expected.queue, expected.agent, args.window,
                        args.thresholds)
+        if args.report_windows:
+            write_expected_reports(args.out, expected_report_metrics(
+                sim.truth, args.report_windows, args.thresholds))
     if not args.quiet:
         print(f"simulate: {sum(counts.values()):,} records to {where} "
               f"({', '.join(f'{s} {n:,}' for s, n in counts.items())}); timeline from "

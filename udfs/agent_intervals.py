@@ -2,7 +2,7 @@
 
 Each processed agent event is reduced to one small int of bit flags saying which time metrics its
 ``CurrentAgentSnapshot`` feeds. The operator keeps only ``(event_ms, flags)`` points per agent, and
-a window's seven times are the overlap of the points' intervals with the window. A point's state
+a window's eight times are the overlap of the points' intervals with the window. A point's state
 holds until the agent's next event, or for at most 240 s (two missed 120 s heartbeats) after it,
 after which the agent counts as offline.
 """
@@ -22,6 +22,7 @@ CONTACT_HANDLE = 8  # >= 1 contact connected / on hold / in ACW, any status
 AFTER_CONTACT_WORK = 16  # >= 1 contact ENDED and none CONNECTED / CONNECTED_ONHOLD
 IDLE = 32  # Available and no contact being routed, handled or in ACW
 ERROR = 64  # >= 1 contact ERROR / MISSED / REJECTED
+CONNECTING = 128  # >= 1 contact INCOMING / PENDING / CONNECTING and none CONNECTED / ONHOLD
 
 DEFAULT_TIMEOUT_MS = 240_000
 
@@ -31,10 +32,11 @@ _TALKING = 2  # CONNECTED or CONNECTED_ONHOLD (blocks ACW)
 _ENDED = 4  # ENDED (ACW)
 _BUSY = 8  # not idle: being routed, handled or in ACW
 _FAILED = 16  # ERROR, MISSED or REJECTED
+_RINGING = 32  # INCOMING, PENDING or CONNECTING
 _STATE_FACTS = {
-    "INCOMING": _BUSY,
-    "PENDING": _BUSY,
-    "CONNECTING": _BUSY,
+    "INCOMING": _BUSY | _RINGING,
+    "PENDING": _BUSY | _RINGING,
+    "CONNECTING": _BUSY | _RINGING,
     "CONNECTED": _HANDLING | _TALKING | _BUSY,
     "CONNECTED_ONHOLD": _HANDLING | _TALKING | _BUSY,
     "ENDED": _HANDLING | _ENDED | _BUSY,
@@ -74,6 +76,8 @@ def state_flags(status: str | None, contact_states: Iterable[str]) -> int:
         flags |= IDLE
     if facts & _FAILED:
         flags |= ERROR
+    if facts & _RINGING and not facts & _TALKING:
+        flags |= CONNECTING
     return flags
 
 
@@ -87,6 +91,7 @@ class AgentTimes(NamedTuple):
     after_contact_work_time: float
     idle_time: float
     error_time: float
+    connecting_time: float = 0.0
 
 
 def _first_event_ms(point: tuple[int, int]) -> int:
@@ -111,7 +116,7 @@ def window_times(
     """
     n = len(points)
     i = max(bisect_right(points, window_start, key=_first_event_ms) - 1, 0)
-    online = npt = contact = handle = acw = idle = error = 0
+    online = npt = contact = handle = acw = idle = error = connecting = 0
     while i < n:
         start, flags = points[i][0], points[i][1]
         if start >= window_end:
@@ -141,6 +146,8 @@ def window_times(
             idle += d
         if flags & ERROR:
             error += d
+        if flags & CONNECTING:
+            connecting += d
     return AgentTimes(
         online / 1000.0,
         npt / 1000.0,
@@ -149,6 +156,7 @@ def window_times(
         acw / 1000.0,
         idle / 1000.0,
         error / 1000.0,
+        connecting / 1000.0,
     )
 
 
@@ -167,6 +175,7 @@ def agent_time_fields(times: AgentTimes) -> dict:
         "idle_time": times.idle_time,
         "error_time": times.error_time,
         "occupancy": occupancy,
+        "connecting_time": times.connecting_time,
     }
 
 

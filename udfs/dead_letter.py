@@ -22,13 +22,15 @@ MISSING_FIELD = "missing_field"  # a required field is absent or null
 BAD_TYPE = "bad_type"  # a field has the wrong JSON type
 BAD_TIMESTAMP = "bad_timestamp"  # a timestamp string that is not an ISO-8601 instant
 BAD_VALUE = "bad_value"  # right type, impossible value (empty id, negative duration, ...)
+TOMBSTONE = "tombstone"  # a Kafka record with a null value (a delete marker), not a payload
+EMPTY = "empty"  # an empty or whitespace-only value (an empty Kafka value, not a file's blank line)
 LATE = "late"  # used by the windowing operators for records past the allowed lateness
 INTERNAL = "internal"  # a bug in a normalizer; the record is still kept
 OTHER = "other"  # an error string that does not start with a known kind
 
 ERROR_KINDS = frozenset(
     (TOO_LARGE, NOT_JSON, NOT_OBJECT, MISSING_FIELD, BAD_TYPE, BAD_TIMESTAMP, BAD_VALUE, LATE,
-     INTERNAL)
+     INTERNAL, TOMBSTONE, EMPTY)
 )
 
 # SPEC: raw truncated to 64 KiB. We count *characters* of the decoded text (65536), which keeps

@@ -1,6 +1,6 @@
 """The operator keyed by ContactId: dedupe contact events and CTRs into contact facts.
 
-Input 1: normalized contact events, input 2: normalized CTRs (both keyed by ContactId). Decisions
+Input 1: contact events, input 2: CTRs (both keyed by ContactId, raw JSON, parsed here). Decisions
 live in ``udfs.contact_state``; this wrapper checks lateness against the watermark, keeps the
 state and the cleanup timer, and routes what the decisions return: queue puts on the main output
 (as Row(queue key, put)), agent puts on a side output (as Row(agent ARN, put)), late records to the
@@ -27,6 +27,7 @@ from udfs.contact_state import (
     queue_key,
     to_stored,
 )
+from udfs.flink_ingest import Ingest
 from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG, dead_letter_row
 from udfs.late import late_dead_letter
 from udfs.records import STREAM_CONTACT_EVENTS, STREAM_CTRS
@@ -39,10 +40,14 @@ class ContactStateFunction(KeyedCoProcessFunction):
         self.s = settings
         self.state = None
         self.counters: dict = {}
+        self.ingest_events = Ingest(STREAM_CONTACT_EVENTS, settings)
+        self.ingest_ctrs = Ingest(STREAM_CTRS, settings)
 
     def open(self, runtime_context: RuntimeContext):
         self.state = runtime_context.get_state(
             ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY()))
+        self.ingest_events.open(runtime_context)
+        self.ingest_ctrs.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("contacts")
         self.counters = {name: group.counter(name) for name in (
             "ctr_duplicates", "ctr_unchanged", "facts", "event_duplicates",
@@ -53,7 +58,8 @@ class ContactStateFunction(KeyedCoProcessFunction):
         if is_late(rec.event_ms, wm, self.s.window_ms, self.s.allowed_lateness_ms):
             self.counters["late_" + stream].inc()
             return dead_letter_row(self.s.outputs[DEADLETTER],
-                                   late_dead_letter(stream, rec, rec.contact_id))
+                                   late_dead_letter(stream, rec, rec.contact_id),
+                                   self.s.max_record_bytes)
         return None
 
     def _load(self) -> ContactState:
@@ -75,7 +81,11 @@ class ContactStateFunction(KeyedCoProcessFunction):
         """The cleanup timer already registered for this contact (none for a new one)."""
         return -1 if st.last_event_ms == 0 else cleanup_timer_ms(st, self.s.contact_retention_ms)
 
-    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
+    def process_element1(self, raw, ctx: KeyedCoProcessFunction.Context):
+        value, dead = self.ingest_events.parse(raw)
+        if dead is not None:
+            yield OUTPUT_TAG, dead
+            return
         st = self._load()
         if is_repeated_signal(st, value):  # a repeat changes nothing, however late it comes
             self.counters["event_duplicates"].inc()
@@ -87,7 +97,11 @@ class ContactStateFunction(KeyedCoProcessFunction):
         timer_before = self._timer_before(st)
         yield from self._finish(st, timer_before, on_contact_event(st, value), ctx)
 
-    def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
+    def process_element2(self, raw, ctx: KeyedCoProcessFunction.Context):
+        value, dead = self.ingest_ctrs.parse(raw)
+        if dead is not None:
+            yield OUTPUT_TAG, dead
+            return
         st = self._load()
         if is_duplicate(st, value):
             self.counters["ctr_duplicates"].inc()

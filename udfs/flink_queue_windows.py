@@ -12,9 +12,18 @@ from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from udfs.contact_state import QueuePut
-from udfs.flink_outputs import output_row
+from udfs.flink_outputs import REPORT_TAG, keyed_row, output_row
+from udfs.missed_contacts import MissedPut
 from udfs.output_records import queue_record
-from udfs.queue_windows import QueueWindow, apply_queue_put, apply_signal_put, next_emission
+from udfs.queue_windows import (
+    QueueWindow,
+    apply_missed_put,
+    apply_queue_put,
+    apply_signal_put,
+    next_emission,
+)
+from udfs.reports.messages import report_key
+from udfs.reports.records import queue_message
 from udfs.settings import QUEUE, Settings
 from udfs.windows import cleanup_time, fire_time, is_fired, window_start
 
@@ -34,22 +43,30 @@ class QueueWindowsFunction(KeyedProcessFunction):
         self.late_puts = runtime_context.get_metrics_group().add_group("queues").counter(
             "late_puts")
 
-    def _emit(self, key: str, ws: int, win: QueueWindow):
+    def _emit(self, key: str, ws: int, win: QueueWindow) -> list:
+        """The window's record (and its report-interval message), if it must be emitted."""
         emission = next_emission(win, self.s.thresholds, self.name.value())
         if emission is None:
-            return None
-        revision, name, numbers = emission
+            return []
+        revision, name, numbers, totals = emission
         queue_arn, _, channel = key.rpartition("|")
         record = queue_record(queue_arn, None if channel == "None" else channel, ws,
                               self.s.window_ms, revision, name, numbers)
-        return output_row(self.s.outputs[QUEUE], record)
+        rows = [output_row(self.s.outputs[QUEUE], record, self.s)]
+        if self.s.report_windows:
+            msg = queue_message(key, ws, name, totals)
+            rows.append((REPORT_TAG, keyed_row(report_key(msg), msg)))
+        return rows
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         w = self.s.window_ms
-        if type(value) is QueuePut:
+        kind = type(value)
+        if kind is QueuePut:
             ws = window_start(value.ts_ms, w)
             if value.record is not None and value.record.queue_name:
                 self.name.update(value.record.queue_name)
+        elif kind is MissedPut:
+            ws = window_start(value.ts_ms, w)
         else:
             ws = window_start(value.signal.ts_ms, w)
         win = self.windows.get(ws)
@@ -64,16 +81,15 @@ class QueueWindowsFunction(KeyedProcessFunction):
             timers = ctx.timer_service()
             timers.register_event_time_timer(fire_time(ws, w))
             timers.register_event_time_timer(cleanup_time(ws, w, self.s.allowed_lateness_ms))
-        if type(value) is QueuePut:
+        if kind is QueuePut:
             apply_queue_put(win, value)
+        elif kind is MissedPut:
+            apply_missed_put(win, value)
         else:
             apply_signal_put(win, value)
-        row = None
-        if is_fired(ws, wm, w):
-            row = self._emit(ctx.get_current_key(), ws, win)
+        rows = self._emit(ctx.get_current_key(), ws, win) if is_fired(ws, wm, w) else ()
         self.windows.put(ws, win)
-        if row is not None:
-            yield row
+        yield from rows
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         w = self.s.window_ms
@@ -81,10 +97,9 @@ class QueueWindowsFunction(KeyedProcessFunction):
         ws = timestamp + 1 - w
         win = self.windows.get(ws)
         if win is not None:
-            row = self._emit(key, ws, win)
+            rows = self._emit(key, ws, win)
             self.windows.put(ws, win)
-            if row is not None:
-                yield row
+            yield from rows
         expired = timestamp + 1 - w - self.s.allowed_lateness_ms
         if self.windows.contains(expired):
             self.windows.remove(expired)

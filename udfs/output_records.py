@@ -31,8 +31,21 @@ QUEUE_METRIC_FIELDS = (
     "contacts_put_on_hold",
     "contacts_transferred_out",
     "contacts_handled_by_initiation_method",
+    "contacts_transferred_out_by_agent",
+    "contacts_transferred_out_external",
+    "contacts_transferred_in",
+    "avg_contact_duration",
+    "contacts_disconnected_by_reason",
+    "sum_queue_answer_time",
+    "sum_queue_abandon_time",
+    "sum_handle_time",
+    "sum_interaction_time",
+    "sum_after_contact_work_time",
+    "sum_hold_time",
+    "sum_contact_duration",
     "contacts_queued_by_enqueue",
     "contacts_connected_to_agent",
+    "contacts_missed",
 )
 
 # Agent time fields (from ``agent_intervals.agent_time_fields``), in output order.
@@ -54,6 +67,11 @@ AGENT_HANDLED_FIELDS = (
     "avg_after_contact_work_time",
     "avg_interaction_time",
     "avg_hold_time",
+    "contacts_put_on_hold",
+    "sum_handle_time",
+    "sum_interaction_time",
+    "sum_after_contact_work_time",
+    "sum_hold_time",
 )
 
 
@@ -96,6 +114,7 @@ def queue_record(
         "revision": revision,
         "window_start": start,
         "window_end": window_key_iso(window_start_ms + window_ms),
+        "window_seconds": window_ms // 1000,
         "queue_arn": queue_arn,
         "queue_name": queue_name,
         "channel": channel,
@@ -129,6 +148,7 @@ def agent_record(
         "revision": revision,
         "window_start": start,
         "window_end": window_key_iso(window_start_ms + window_ms),
+        "window_seconds": window_ms // 1000,
         "agent_arn": agent_arn,
         "username": username,
         "routing_profile": routing_profile,
@@ -137,6 +157,7 @@ def agent_record(
     for name in AGENT_TIME_FIELDS:
         out[name] = time_fields[name]
     out["agent_non_response"] = agent_non_response
+    out["connecting_time"] = time_fields["connecting_time"]
     for name in AGENT_HANDLED_FIELDS:
         out[name] = handled[name]
     return out

@@ -95,7 +95,7 @@ def _contact(value: object, path: str) -> AgentContact:
     return AgentContact(
         req_text(contact.get(_CONTACT_ID), f"{path}.ContactId"),
         req_text(state, f"{path}.State"),
-        opt_upper(contact.get(_CHANNEL), f"{path}.Channel"),
+        channel_name(contact.get(_CHANNEL), f"{path}.Channel"),
         opt_timestamp(contact.get(_STATE_START_TS), f"{path}.StateStartTimestamp"),
         None if queue is None else opt_text(queue.get(_ARN), f"{path}.Queue.ARN"),
         opt_upper(contact.get(_INITIATION_METHOD), f"{path}.InitiationMethod"),

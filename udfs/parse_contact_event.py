@@ -1,8 +1,12 @@
 """Normalize one Amazon Connect contact event (EventBridge envelope or bare ``detail``).
 
 Contact events are best-effort and unordered, so the event time is the timestamp that belongs
-to the event type (SPEC §2), not the envelope's delivery ``time``, which is only the fallback.
-Customer data (endpoints, attributes, voice activity) is never read.
+to the event type (SPEC §2), not the envelope's delivery ``time``, which is only the fallback;
+a bare event of another type (COMPLETED, CONTACT_DATA_UPDATED, ... as Connect sends them today,
+with no envelope) falls back to the first lifecycle timestamp it carries, latest stage first.
+Customer data (endpoints, attributes, voice activity, tags, segment attributes) is never read;
+``initialContactId`` / ``previousContactId`` are carried but used by nothing, so a malformed one
+is dropped instead of rejecting the event.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from udfs.json_fields import (
     Obj,
     Rejected,
     key,
+    lenient,
     opt_obj,
     opt_text,
     opt_timestamp,
@@ -49,6 +54,31 @@ EVENT_TIME_FIELD = {
     "CONNECTED_TO_AGENT": "agentInfo.connectedToAgentTimestamp",
     "DISCONNECTED": "disconnectTimestamp",
 }
+# Without the type's timestamp and without an envelope ``time``: the first of these present,
+# i.e. the latest stage the contact reached (the Java source mirrors this order exactly).
+FALLBACK_TIME_FIELDS = (
+    "disconnectTimestamp",
+    "agentInfo.connectedToAgentTimestamp",
+    "queueInfo.enqueueTimestamp",
+    "connectedToSystemTimestamp",
+    "initiationTimestamp",
+)
+
+
+def event_time_ms(event_type: str, times: dict, envelope_ms: Optional[int]) -> int:
+    """SPEC §2: the type's timestamp, else the envelope ``time``, else the first present of
+    ``FALLBACK_TIME_FIELDS``; ``Rejected`` when there is none. ``times``: field -> ms or None."""
+    field = EVENT_TIME_FIELD.get(event_type)
+    typed_ms = times.get(field) if field is not None else None
+    if typed_ms is not None:
+        return typed_ms
+    if envelope_ms is not None:
+        return envelope_ms
+    for name in FALLBACK_TIME_FIELDS:
+        if times[name] is not None:
+            return times[name]
+    missing = f"no {field}, " if field else "no "
+    raise Rejected(MISSING_FIELD, f"time ({missing}envelope time or lifecycle timestamp)")
 
 
 def _build(event: Obj) -> ContactEvent:
@@ -80,8 +110,9 @@ def _build(event: Obj) -> ContactEvent:
 
     channel = opt_upper(detail.get(_CHANNEL), "channel")
     initiation_method = opt_upper(detail.get(_INITIATION_METHOD), "initiationMethod")
-    initial_contact_id = opt_text(detail.get(_INITIAL_CONTACT_ID), "initialContactId")
-    previous_contact_id = opt_text(detail.get(_PREVIOUS_CONTACT_ID), "previousContactId")
+    initial_contact_id = lenient(opt_text, detail.get(_INITIAL_CONTACT_ID), "initialContactId")
+    previous_contact_id = lenient(opt_text, detail.get(_PREVIOUS_CONTACT_ID),
+                                  "previousContactId")
 
     times = {
         "initiationTimestamp": initiation_ms,
@@ -90,12 +121,7 @@ def _build(event: Obj) -> ContactEvent:
         "agentInfo.connectedToAgentTimestamp": connected_to_agent_ms,
         "disconnectTimestamp": disconnect_ms,
     }
-    field = EVENT_TIME_FIELD.get(event_type)
-    typed_ms = times.get(field) if field is not None else None
-    event_ms = typed_ms if typed_ms is not None else envelope_ms
-    if event_ms is None:
-        reason = f"no {field} and no envelope time" if field else "no envelope time"
-        raise Rejected(MISSING_FIELD, f"time ({reason})")
+    event_ms = event_time_ms(event_type, times, envelope_ms)
 
     return ContactEvent(
         contact_id,

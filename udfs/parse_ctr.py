@@ -2,7 +2,9 @@
 
 Only what the queue/agent metrics and the contact facts need is kept; customer data
 (``CustomerEndpoint``, ``SystemEndpoint``, ``TransferredToEndpoint``, ``Attributes``,
-``ContactDetails``, ``References``, recordings, Voice ID) is never read.
+``ContactDetails``, ``References``, ``Tags``, ``SegmentAttributes``, recordings, Voice ID) is
+never read. Every field kept feeds a metric, a key or a contact fact and is read strictly, except
+``ConnectedToSystemTimestamp``, which nothing uses: a malformed one is dropped, not rejected.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from udfs.json_fields import (
     Rejected,
     hierarchy_names,
     key,
+    lenient,
     opt_count,
     opt_duration,
     opt_obj,
@@ -109,7 +112,7 @@ def _build(ctr: Obj) -> ContactRecord:
         opt_text(ctr.get(_PREVIOUS_CONTACT_ID), "PreviousContactId"),
         opt_text(ctr.get(_NEXT_CONTACT_ID), "NextContactId"),
         opt_timestamp(ctr.get(_INITIATION_TS), "InitiationTimestamp"),
-        opt_timestamp(ctr.get(_CONNECTED_TO_SYSTEM_TS), "ConnectedToSystemTimestamp"),
+        lenient(opt_timestamp, ctr.get(_CONNECTED_TO_SYSTEM_TS), "ConnectedToSystemTimestamp"),
         disconnect_ms,
         opt_upper(ctr.get(_DISCONNECT_REASON), "DisconnectReason"),
         opt_timestamp(ctr.get(_TRANSFER_COMPLETED_TS), "TransferCompletedTimestamp"),

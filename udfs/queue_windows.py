@@ -13,9 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from udfs.contact_metrics import CtrContribution, ctr_contribution, queue_fields
+from udfs.contact_metrics import (
+    CtrContribution,
+    QueueTotals,
+    ctr_contribution,
+    queue_fields_of,
+    queue_totals,
+)
 from udfs.contact_state import CONNECTED_TO_AGENT, QueuePut, SignalPut
 from udfs.digest import digest
+from udfs.missed_contacts import MissedPut
 
 
 @dataclass
@@ -23,6 +30,7 @@ class QueueWindow:
     ctrs: dict = field(default_factory=dict)  # contact_id -> (CtrContribution, queue name)
     queued: set = field(default_factory=set)  # contact ids with their QUEUED signal here
     connected: set = field(default_factory=set)  # contact ids with CONNECTED_TO_AGENT here
+    missed: set = field(default_factory=set)  # (contact id, agent ARN) first missed here
     revision: int = 0
     emitted: Optional[bytes] = None  # digest of the last emitted numbers
 
@@ -42,8 +50,16 @@ def apply_signal_put(win: QueueWindow, put: SignalPut) -> None:
         target.discard(put.contact_id)
 
 
+def apply_missed_put(win: QueueWindow, put: MissedPut) -> None:
+    pair = (put.contact_id, put.agent_arn)
+    if put.add:
+        win.missed.add(pair)
+    else:
+        win.missed.discard(pair)
+
+
 def is_empty(win: QueueWindow) -> bool:
-    return not (win.ctrs or win.queued or win.connected)
+    return not (win.ctrs or win.queued or win.connected or win.missed)
 
 
 def window_queue_name(win: QueueWindow) -> Optional[str]:
@@ -55,14 +71,19 @@ def window_queue_name(win: QueueWindow) -> Optional[str]:
     return None
 
 
-def window_numbers(win: QueueWindow, thresholds: Sequence[int]) -> dict:
+def window_totals(win: QueueWindow, thresholds: Sequence[int]) -> QueueTotals:
     contribs: list[CtrContribution] = [c for c, _ in win.ctrs.values()]
-    return queue_fields(contribs, thresholds, len(win.queued), len(win.connected))
+    return queue_totals(contribs, thresholds, len(win.queued), len(win.connected),
+                        len(win.missed))
 
 
-def next_emission(win: QueueWindow, thresholds: Sequence[int],
-                  known_name: Optional[str]) -> Optional[tuple[int, Optional[str], dict]]:
-    """(revision, queue name, numbers) if the window must be emitted now, else None.
+def window_numbers(win: QueueWindow, thresholds: Sequence[int]) -> dict:
+    return queue_fields_of(window_totals(win, thresholds), thresholds)
+
+
+def next_emission(win: QueueWindow, thresholds: Sequence[int], known_name: Optional[str]
+                  ) -> Optional[tuple[int, Optional[str], dict, QueueTotals]]:
+    """(revision, queue name, numbers, their totals) if the window must be emitted now.
 
     Nothing is emitted for a window that never had content; a window whose content was retracted
     entirely after an emission is re-emitted with zero counts so the latest revision is right.
@@ -70,10 +91,11 @@ def next_emission(win: QueueWindow, thresholds: Sequence[int],
     if win.emitted is None and is_empty(win):
         return None
     name = window_queue_name(win) or known_name
-    numbers = window_numbers(win, thresholds)
+    totals = window_totals(win, thresholds)
+    numbers = queue_fields_of(totals, thresholds)
     fingerprint = digest([name, numbers])
     if fingerprint == win.emitted:
         return None
     win.emitted = fingerprint
     win.revision += 1
-    return win.revision, name, numbers
+    return win.revision, name, numbers, totals

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Optional
 
 from tools.sim.timefmt import parse_iso
 
@@ -40,6 +41,11 @@ class SimConfig:
     duration_s: int = 3600
     queues: int = 4
     faults: FaultConfig = field(default_factory=FaultConfig)
+    #: Talk/ACW time multiplier; None = fitted to the agents and contacts (``Workload``). The
+    #: demo sets 1.0 (realistic handle times) and staffs the center for them instead.
+    handle_scale: Optional[float] = None
+    #: A rush: (seconds after start, length in seconds, arrival-rate factor); None = none.
+    rush: Optional[tuple[int, int, float]] = None
 
     @property
     def end_ms(self) -> int:

@@ -57,3 +57,14 @@ def write_expected(truth: Truth, out_dir: Path, queue_rows: Sequence[dict[str, A
     (out_dir / TRUTH_FILE).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2)
                                        + b"\n")
     return summary
+
+
+def write_expected_reports(out_dir: Path, reports: dict[str, Any]) -> None:
+    """Per report interval NAME: ``expected_queue_metrics_NAME.jsonl`` and
+    ``expected_agent_metrics_NAME.jsonl`` (``reports``: name -> ExpectedMetrics)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, expected in reports.items():
+        write_jsonl(out_dir / EXPECTED_QUEUE_FILE.replace(".jsonl", f"_{name}.jsonl"),
+                    expected.queue)
+        write_jsonl(out_dir / EXPECTED_AGENT_FILE.replace(".jsonl", f"_{name}.jsonl"),
+                    expected.agent)

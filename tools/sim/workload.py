@@ -57,6 +57,8 @@ class Workload:
         demand_s = cfg.contacts * sum(w * _BASE_HANDLE_S[k] for k, w in KIND_MIX)
         raw = 0.8 * capacity_s / demand_s if demand_s else 1.0
         self.scale = min(MAX_SCALE, max(MIN_SCALE, raw))
+        if cfg.handle_scale is not None:
+            self.scale = cfg.handle_scale
 
     # -- arrivals --------
     def arrivals(self, rng: random.Random) -> list[Arrival]:
@@ -68,7 +70,7 @@ class Workload:
         for lo in edges:
             mid = lo + bin_ms // 2
             staffed = sum(1 for p in self.plans if p.login_ms <= mid < p.shift_end_ms)
-            total += max(0.2, staffed) * (min(end, lo + bin_ms) - lo)
+            total += max(0.2, staffed) * (min(end, lo + bin_ms) - lo) * self.rush_factor(mid)
             cumulative.append(total)
         kinds = [k for k, _ in KIND_MIX]
         weights = [w for _, w in KIND_MIX]
@@ -80,6 +82,14 @@ class Workload:
             out.append(Arrival(at, rng.choices(kinds, weights)[0]))
         out.sort(key=lambda a: a.at_ms)
         return out
+
+    def rush_factor(self, at_ms: int) -> float:
+        """How much busier than the staffing curve arrivals are at ``at_ms`` (``cfg.rush``)."""
+        if self.cfg.rush is None:
+            return 1.0
+        offset_s, length_s, factor = self.cfg.rush
+        begin = self.cfg.start_ms + offset_s * 1000
+        return factor if begin <= at_ms < begin + length_s * 1000 else 1.0
 
     # -- durations --------
     def ivr_ms(self, rng: random.Random, chat: bool) -> int:

@@ -71,7 +71,7 @@ class _Clock:
 
 
 class LiveCtrEnds(ProcessFunction):
-    """CTR lines -> ``(Row(ContactId, ContactRecord), CTR_LIVE_TS)`` for the contact function."""
+    """CTR ``Row(ContactId, raw)`` -> ``(Row(ContactId, ContactRecord), CTR_LIVE_TS)``."""
 
     def __init__(self):
         self.normalize = None
@@ -195,6 +195,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
     """
 
     def __init__(self, settings: Settings):
+        self.s = settings
         self.interval = settings.live_interval_ms
         self.queue_topic = settings.outputs[QUEUE_LIVE]
         self.agent_topic = settings.outputs[AGENT_LIVE]
@@ -243,7 +244,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
             view = agent_board.on_tick(board, timestamp, bucket)
             row = None if view is None else output_row(
                 self.agent_topic,
-                agent_live_record(key[len(AGENT_KEY_PREFIX):], timestamp, view))
+                agent_live_record(key[len(AGENT_KEY_PREFIX):], timestamp, view), self.s)
             done = agent_board.is_done(board)
         else:
             g = queue_gauges.on_tick(board, timestamp, bucket)
@@ -252,7 +253,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
             arn, channel = split_queue_key(key)
             row = None if g is None else output_row(
                 self.queue_topic,
-                queue_live_record(arn, channel, board.queue_name, timestamp, g))
+                queue_live_record(arn, channel, board.queue_name, timestamp, g), self.s)
             done = queue_gauges.is_empty(board)
         if done and self.pending.is_empty():
             self.board.clear()

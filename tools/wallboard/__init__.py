@@ -1,0 +1,1 @@
+"""A web wallboard for the live and windowed metrics (``python -m tools.wallboard``)."""
