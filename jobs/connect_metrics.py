@@ -156,7 +156,17 @@ def build_job(cfg: JobConfig):
     if not os.path.isfile(jar):
         raise ConfigError(f"--jar: {jar} not found; run `make setup` (tools/setup.sh) first")
     env = create_environment(cfg, [jar])
-    rows = build_pipeline(env, cfg.settings, source_factory(env, cfg))
+    source = source_factory(env, cfg)
+    rows = build_pipeline(env, cfg.settings, source)
+    if cfg.settings.live_interval_ms:  # the live path reads each feed again, own watermarks
+        from jobs.live_pipeline import build_live, live_sources
+
+        inputs = live_sources(source, cfg.settings)
+        idle = None if cfg.source == "files" or cfg.bounded else cfg.idleness_ms
+        live = build_live(env, cfg.settings, inputs["contact_events"], inputs["ctrs"],
+                          inputs["agent_events"], idleness_ms=idle)
+        if live is not None:
+            rows = rows.union(live)
     if cfg.sink == "files":
         os.makedirs(cfg.output, exist_ok=True)
         attach_file_sink(rows, cfg)

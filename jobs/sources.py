@@ -103,7 +103,7 @@ def deserializer(stream: str, cfg: JobConfig):
 
 
 def kafka_source(env, cfg: JobConfig, topic: str, stream: str, event_time: EventTime,
-                 name_suffix: str = ""):
+                 name_suffix: str = "", group_id: Optional[str] = None):
     from pyflink.common.serialization import DeserializationSchema
     from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
 
@@ -113,7 +113,7 @@ def kafka_source(env, cfg: JobConfig, topic: str, stream: str, event_time: Event
     builder = (KafkaSource.builder()
                .set_bootstrap_servers(cfg.bootstrap_servers)
                .set_topics(topic)
-               .set_group_id(cfg.group_id)
+               .set_group_id(group_id or cfg.group_id)
                .set_starting_offsets(offsets)
                .set_value_only_deserializer(DeserializationSchema(deserializer(stream, cfg))))
     if cfg.bounded:
@@ -179,6 +179,8 @@ def source_factory(env, cfg: JobConfig) -> SourceFactory:
             arn = cfg.streams_in.get(stream)
             return kinesis_source(env, cfg, arn, stream, event_time, suffix) if arn else None
         topic = cfg.topics_in.get(stream)
-        return kafka_source(env, cfg, topic, stream, event_time, suffix) if topic else None
+        # a second reader of a feed (the live path) commits its offsets under a group of its own
+        group = cfg.group_id if count == 1 else f"{cfg.group_id}.{count}"
+        return kafka_source(env, cfg, topic, stream, event_time, suffix, group) if topic else None
 
     return make

@@ -1,6 +1,5 @@
-"""Run the live path on the mini-cluster (file or Kafka mode) with the job's own sources
-(``jobs.sources``: event time per partition, in Java) and sinks, until the lead wires
-``jobs.live_pipeline.build_live`` into ``jobs.connect_metrics.build_job``."""
+"""Run the whole job (``jobs.connect_metrics.main``: its sources, the main and the live path,
+its sinks) on the mini-cluster in file or Kafka mode and read back the live outputs."""
 
 from __future__ import annotations
 
@@ -12,38 +11,12 @@ from tests.jobrun import read_jsonl, write_lines
 LIVE_FILES = ("queue_live", "agent_live")
 
 
-def build_live_job(cfg):
-    """The environment with the live path between the configured sources and sink."""
-    from jobs.connect_metrics import (
-        DEFAULT_JAR,
-        attach_file_sink,
-        create_environment,
-        kafka_sink,
-        prepare_python_path,
-    )
-    from jobs.live_pipeline import build_live, live_sources
-    from jobs.sources import source_factory
-
-    prepare_python_path()
-    env = create_environment(cfg, [cfg.jar or DEFAULT_JAR])
-    inputs = live_sources(source_factory(env, cfg), cfg.settings)
-    idleness = None if cfg.source == "files" or cfg.bounded else cfg.idleness_ms
-    rows = build_live(env, cfg.settings, inputs["contact_events"], inputs["ctrs"],
-                      inputs["agent_events"], idleness_ms=idleness)
-    if cfg.sink == "files":
-        attach_file_sink(rows, cfg)
-    else:
-        rows.sink_to(kafka_sink(cfg)).name("kafka exactly-once")
-    return env
-
-
 def run_live(tmp: Path, contact_events: Optional[Sequence[str]] = None,
              ctrs: Optional[Sequence[str]] = None,
              agent_events: Optional[Sequence[str]] = None,
              extra: Sequence[str] = (), input_dir: Optional[str] = None) -> dict:
     """Write the inputs (or use the three files of ``input_dir``), run the live path to
     completion, return {"queue_live": [...], "agent_live": [...]}."""
-    from jobs.config import parse_args
 
     tmp.mkdir(parents=True, exist_ok=True)
     argv = ["--source", "files", "--sink", "files", "--output", str(tmp / "out"),
@@ -57,13 +30,15 @@ def run_live(tmp: Path, contact_events: Optional[Sequence[str]] = None,
         else:
             continue
         argv += [f"--{name.replace('_', '-')}", path]
-    build_live_job(parse_args(argv + list(extra))).execute("live test")
+    from jobs.connect_metrics import main
+
+    assert main(argv + list(extra)) == 0
     return {name: read_jsonl(tmp / "out" / f"{name}.jsonl") for name in LIVE_FILES}
 
 
 def run_live_kafka(argv: Sequence[str]) -> None:
-    """The live path in Kafka mode (``argv``: the job's flags, e.g. ``kafka_io.job_args``),
+    """The whole job in Kafka mode (``argv``: the job's flags, e.g. ``kafka_io.job_args``),
     bounded: it ends when the input present at start is consumed."""
-    from jobs.config import parse_args
+    from jobs.connect_metrics import main
 
-    build_live_job(parse_args(list(argv))).execute("live kafka test")
+    assert main(list(argv)) == 0
