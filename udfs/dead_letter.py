@@ -23,12 +23,13 @@ BAD_TYPE = "bad_type"  # a field has the wrong JSON type
 BAD_TIMESTAMP = "bad_timestamp"  # a timestamp string that is not an ISO-8601 instant
 BAD_VALUE = "bad_value"  # right type, impossible value (empty id, negative duration, ...)
 LATE = "late"  # used by the windowing operators for records past the allowed lateness
+AFTER_CLEARING = "after_clearing"  # a change for a contact whose state was already cleared
 INTERNAL = "internal"  # a bug in a normalizer; the record is still kept
 OTHER = "other"  # an error string that does not start with a known kind
 
 ERROR_KINDS = frozenset(
     (TOO_LARGE, NOT_JSON, NOT_OBJECT, MISSING_FIELD, BAD_TYPE, BAD_TIMESTAMP, BAD_VALUE, LATE,
-     INTERNAL)
+     AFTER_CLEARING, INTERNAL)
 )
 
 # SPEC: raw truncated to 64 KiB. We count *characters* of the decoded text (65536), which keeps

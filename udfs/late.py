@@ -1,14 +1,16 @@
-"""Dead letters for records that arrive after their window's allowed lateness (SPEC §3).
+"""Dead letters for records a keyed operator refuses: late ones and ones after their state was
+cleared (SPEC §2-3: nothing that reaches a record's state is dropped without a trace).
 
-The operator that detects lateness only has the normalized record, so its JSON stands in for the
-raw line: the record is never silently dropped. The error is exactly ``"late"`` (SPEC §3).
+``raw`` is the input as received (the JSON string the operator parsed at its entry), so a dead
+letter can be replayed. While an operator still receives a normalized record instead, that
+record's JSON stands in for it (``raw_of``).
 """
 
 from __future__ import annotations
 
 import orjson
 
-from udfs.dead_letter import LATE, dead_letter
+from udfs.dead_letter import AFTER_CLEARING, LATE, dead_letter, make_error
 from udfs.records import DeadLetter
 
 
@@ -18,6 +20,18 @@ def _namedtuple_as_dict(value: object) -> object:
     raise TypeError(type(value).__name__)
 
 
-def late_dead_letter(stream: str, record: tuple, key: str) -> DeadLetter:
-    raw = orjson.dumps(record._asdict(), default=_namedtuple_as_dict).decode()
-    return dead_letter(stream, LATE, raw, key=key)
+def raw_of(raw: object) -> object:
+    """The raw input itself (str / bytes), or the JSON of a normalized record standing in."""
+    if isinstance(raw, (str, bytes, bytearray, memoryview)):
+        return raw
+    return orjson.dumps(raw._asdict(), default=_namedtuple_as_dict).decode()
+
+
+def late_dead_letter(stream: str, raw: object, key: str) -> DeadLetter:
+    """Past its allowed lateness (error exactly ``"late"``, SPEC §3)."""
+    return dead_letter(stream, LATE, raw_of(raw), key=key)
+
+
+def after_clearing_dead_letter(stream: str, raw: object, key: str, what: str) -> DeadLetter:
+    """Refused because the contact's state was cleared (``what`` says what it would change)."""
+    return dead_letter(stream, make_error(AFTER_CLEARING, what), raw_of(raw), key=key)
