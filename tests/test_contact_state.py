@@ -181,7 +181,8 @@ def test_revision_losing_queue_and_agent_retracts_both() -> None:
     assert on_ctr(state, newer, W) == ("fact", [
         QueuePut(QUEUE_A, "VOICE", T0 + 90 * S, "c1", None),
         AgentPut(AGENT_A, "c1", T0 + 90 * S, 2, None),
-        AgentPut("", "c1", T0 + 90 * S, 2, newer),
+        # the fact follows the older revision to its agent, so it cannot overtake it (SPEC §4)
+        AgentPut(AGENT_A, "c1", T0 + 90 * S, 2, newer),
     ])
 
 
@@ -570,32 +571,34 @@ def test_cleanup_timer_is_rounded_up_so_a_contact_shares_one_timer() -> None:
 def test_operator_dead_letters_refused_records_with_their_raw_input() -> None:
     import orjson
 
-    from tests.keyed_harness import KeyedHarness
+    from tests.operator_harness import Harness
     from udfs.flink_contact_state import ContactStateFunction
     from udfs.settings import Settings
 
+    def dead_letter_of(out) -> dict:
+        return orjson.loads(out[1][2])
+
     settings = Settings(ctr_allowed_lateness_ms=5 * MIN)
-    h = KeyedHarness(ContactStateFunction(settings))
+    h = Harness(ContactStateFunction(settings))
     first = ctr(at=T0 + 30 * S, updated=T0 + 30 * S, disconnect_ms=None)
-    out = h.process("c1", first, "process_element2")
-    assert [type(o[1]).__name__ if isinstance(o, tuple) else "queue" for o in out] == [
-        "queue", "Row"]
+    h.element2("c1", first)
+    assert len(h.out) == 2  # a queue put and an agent put
     h.advance(T0 + 18 * MIN)  # the 10:00 window is closed for good (5 min CTR lateness)
     second = ctr(at=T0 + 19 * MIN, updated=T0 + 19 * MIN + 10 * S)
-    (late,) = h.process("c1", second, "process_element2")
-    record = orjson.loads(late[1][2])
+    h.element2("c1", second)
+    record = dead_letter_of(h.out[-1])
+    assert len(h.out) == 3
     assert (record["error"], record["stream"], record["key"]) == ("late", "ctrs", "c1")
     assert orjson.loads(record["raw"])["event_ms"] == T0 + 19 * MIN  # raw: today the record
-    assert h.counters["late_ctrs"].count == 1
+    assert h.count("late_ctrs") == 1
     # after the state is cleared a newer copy and a signal are refused with their own kind
     h.advance(T0 + 30 * S + settings.contact_retention_ms + HOUR)
-    assert from_stored(h.state["c1"]["contact"]).cleared
+    assert from_stored(h.data[("contact", "c1")]).cleared
     now = T0 + 30 * S + RETENTION + HOUR
-    (dl,) = h.process("c1", ctr(at=now, updated=now), "process_element2")
-    assert orjson.loads(dl[1][2])["error"].startswith("after_clearing: ")
-    (dl,) = h.process("c1", ctr(at=now - HOUR, updated=now + 1), "process_element2")
-    assert orjson.loads(dl[1][2])["error"] == "late"  # late and after clearing: late
-    ev = contact_event(QUEUED, at=now)
-    (dl,) = h.process("c1", ev, "process_element1")
-    assert (orjson.loads(dl[1][2])["stream"], h.counters["after_clearing_contact_events"].count
-            ) == ("contact_events", 1)
+    h.element2("c1", ctr(at=now, updated=now))
+    assert dead_letter_of(h.out[-1])["error"].startswith("after_clearing: ")
+    h.element2("c1", ctr(at=now - HOUR, updated=now + 1))
+    assert dead_letter_of(h.out[-1])["error"] == "late"  # late and after clearing: late
+    h.element1("c1", contact_event(QUEUED, at=now))
+    assert dead_letter_of(h.out[-1])["stream"] == "contact_events"
+    assert (len(h.out), h.count("after_clearing_contact_events")) == (6, 1)

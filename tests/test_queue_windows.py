@@ -282,31 +282,31 @@ def test_window_times_keep_windows_for_the_ctr_lateness_and_seal_signals_earlier
 
 
 def test_queue_key_keeps_windows_for_late_ctrs_and_nothing_after_its_retention() -> None:
-    from tests.keyed_harness import KeyedHarness
+    from tests.operator_harness import Harness
     from udfs.flink_queue_windows import QueueWindowsFunction
     from udfs.settings import Settings
 
     settings = Settings()  # 15 min allowed lateness, 2 h CTR allowed lateness
-    h = KeyedHarness(QueueWindowsFunction(settings))
+    h = Harness(QueueWindowsFunction(settings))
     key = f"{QUEUE_A}|VOICE"
     first = ctr("c1", at=T0 + 40 * S)
-    h.process(key, QueuePut(QUEUE_A, "VOICE", first.event_ms, "c1", first))
-    h.process(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 10 * S), "c2", True))
-    (row,) = h.advance(T0 + 60 * S - 1)
+    h.element(key, QueuePut(QUEUE_A, "VOICE", first.event_ms, "c1", first))
+    h.element(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 10 * S), "c2", True))
+    h.advance(T0 + 60 * S - 1)
+    (row,) = h.out
     assert '"revision":1' in row[2] and '"contacts_queued_by_enqueue":1' in row[2]
     # past the allowed lateness: the signals are sealed into counts, a signal put is refused
     h.advance(T0 + 60 * S - 1 + settings.allowed_lateness_ms)
-    win = h.state[key]["queue-windows"][T0]
+    win = h.data[("queue-windows", key)][T0]
     assert (win.sealed, win.queued) == ((1, 0), set())
-    assert h.process(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 20 * S), "c3",
-                                    True)) == []
-    assert h.counters["late_puts"].count == 1
+    h.element(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 20 * S), "c3", True))
+    assert len(h.out) == 1 and h.count("late_puts") == 1
     # an hour later a corrected CTR copy (long ACW) still revises the window
     h.advance(T0 + 3600 * S)
     newer = ctr("c1", at=T0 + 40 * S, after_contact_work_duration=1800.0)
-    (row,) = h.process(key, QueuePut(QUEUE_A, "VOICE", newer.event_ms, "c1", newer))
+    h.element(key, QueuePut(QUEUE_A, "VOICE", newer.event_ms, "c1", newer))
+    row = h.out[-1]
     assert '"revision":2' in row[2] and '"contacts_queued_by_enqueue":1' in row[2]
     # past the CTR allowed lateness nothing of the key is left: no window, no name, no timer
     h.advance(T0 + 60 * S - 1 + settings.ctr_allowed_lateness_ms)
-    assert h.stored() == {}
-    assert h.timers() == 0
+    assert h.data == {} and h.timers == []

@@ -38,6 +38,24 @@ class AgentState:
     missed_first: dict = field(default_factory=dict)  # contact_id -> first MISSED/REJECTED ms
     ctrs: dict = field(default_factory=dict)  # window_start -> {contact_id: CTR entry}
     emitted: dict = field(default_factory=dict)  # window_start -> (revision, digest)
+    # contact_id -> (revision, ts_ms) of a fact revision whose retraction could not be applied (its
+    # window was closed for good): the revision's put must not count either (never double count)
+    rejected: dict = field(default_factory=dict)
+    # contact_id -> release time of its latest fact waiting here for the join (revision order)
+    waiting: dict = field(default_factory=dict)
+    releases: set = field(default_factory=set)  # release times some waiting fact has
+
+
+def stored_history(state: AgentState) -> tuple:
+    """The rarely changing parts, as the operator's one ``ValueState`` value."""
+    return state.configs, state.missed_first, state.rejected
+
+
+def restore_history(state: AgentState, stored: tuple) -> None:
+    """Inverse of ``stored_history``; also reads the older two-part value (no ``rejected``)."""
+    state.configs, state.missed_first = stored[0], stored[1]
+    state.rejected = stored[2] if len(stored) > 2 else {}
+
 
 class Inserted(NamedTuple):
     """What ``insert_event`` changed, so the caller stores only that."""
@@ -227,7 +245,10 @@ def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: Optional[in
         missed = [k for k, v in state.missed_first.items() if v < config_keep_from_ms]
         for k in missed:
             del state.missed_first[k]
-        history = history or bool(missed)
+        rejected = [k for k, (_, ts) in state.rejected.items() if ts < config_keep_from_ms]
+        for k in rejected:
+            del state.rejected[k]
+        history = history or bool(missed) or bool(rejected)
     windows = set()
     for part in (state.ctrs, state.emitted):
         for ws in [w for w in part if w < window_keep_from]:

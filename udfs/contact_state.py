@@ -71,7 +71,8 @@ class AgentPut(NamedTuple):
     """Send a contact fact revision to the agent side (enrichment, agent metrics, fact output).
 
     ``record`` None retracts the contact from ``agent_arn`` (the fact moved to another agent).
-    ``agent_arn`` is "" for facts without an agent: they are only enriched-less output.
+    ``agent_arn`` is "" for facts without an agent (they are only enriched-less output), unless an
+    older revision had one (see ``fact_key``).
     """
 
     agent_arn: str
@@ -180,7 +181,7 @@ def _ctr_outputs(old: Optional[FactRef], rec: ContactRecord, revision: int,
     old_a, new_a = _agent_target(old, window_ms), _agent_target(rec, window_ms)
     if old is not None and old_a != new_a and old_a[0]:
         out.append(AgentPut(old_a[0], rec.contact_id, old.event_ms, revision, None))
-    out.append(AgentPut(new_a[0], rec.contact_id, rec.event_ms, revision, rec))
+    out.append(AgentPut(fact_key(old, rec), rec.contact_id, rec.event_ms, revision, rec))
     return out
 
 
@@ -222,6 +223,13 @@ def on_ctr(state: ContactState, rec: ContactRecord, window_ms: int,
     state.fact = ref
     state.revision += 1
     return FACT, outputs
+
+
+def fact_key(old: Optional[FactRef], rec: ContactRecord) -> str:
+    """The agent key a fact revision goes to: its agent's, else the older revision's agent's (a
+    fact without an agent would otherwise overtake an older revision still waiting there for its
+    join; SPEC §4: revisions leave in order), else "" (emitted at once)."""
+    return rec.agent_arn or (old.agent_arn if old is not None else None) or ""
 
 
 def signal_of(ev: ContactEvent) -> Optional[Signal]:

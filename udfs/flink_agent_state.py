@@ -1,9 +1,10 @@
 """The operator keyed by agent ARN: agent metric windows and the contact-fact join.
 
-Input 1: normalized agent events; input 2: contact-fact puts from the contact operator (keyed by
-the fact's agent; "" for facts without an agent, which are emitted as they are). Decisions live in
-``udfs.agent_state``; this wrapper keeps the state, the timers (window ends, join times) and
-checks lateness.
+Input 1: agent events; input 2: contact-fact puts from the contact operator (keyed by the fact's
+agent, or by the agent of an older revision of the same contact; "" when neither exists: such a
+fact is emitted as it is). Decisions live in ``udfs.agent_state`` (timeline, windows, handled CTRs)
+and ``udfs.agent_policy`` (timers, pruning, clean-up, the join wait, late puts); this wrapper
+loads and stores the state, registers the timers those return and routes the outputs.
 
 Why the state is split and cached (profiled: reading and writing one pickled ``AgentState`` per
 event and timer was over half of all Python time, and facts waiting for their join made it grow
@@ -11,18 +12,22 @@ with how far the contact streams ran ahead of the agent stream):
 
 - the ``AgentState`` parts live in states that change at different rates and only the parts that
   changed are written: the timeline's points in a ``ListState`` that each event appends one point
-  to (rewritten only when at least ``PRUNE_BATCH`` old points can go), the configuration history
-  and first-missed times (rarely change) in a ``ValueState``, and each window's handled CTRs and
+  to (rewritten only when old points are pruned), the configuration history, first-missed times
+  and rejected revisions (rarely change) in a ``ValueState``, and each window's handled CTRs and
   emission record in a ``MapState`` entry by window start, so a put or an emission writes one
-  window (in a replay the contact streams run ahead and an agent collects hours of windows);
-- facts waiting for the agent's watermark live in a ``MapState`` by join time, read only by the
-  timer that releases them;
-- the deserialized ``AgentState`` of each agent is kept in memory (``self.cache``) so reads cost
-  nothing. Safe because this operator instance is the only writer of its keys' state and a
-  restore creates a new instance with an empty cache; every mutation is written through.
+  window;
+- facts waiting for the agent's watermark live in a ``MapState`` by release time, read only by
+  the timer that releases them (an in-memory index says which timers release facts);
+- the deserialized ``AgentState`` of recently used agents is kept in a bounded LRU
+  (``self.cache``), so reads cost nothing. Safe because this operator instance is the only writer
+  of its keys' state, every mutation is written through, and a restore creates a new instance
+  with an empty cache.
 """
 
 from __future__ import annotations
+
+import logging
+from typing import Optional
 
 from pyflink.common import Types
 from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
@@ -32,36 +37,53 @@ from pyflink.datastream.state import (
     ValueStateDescriptor,
 )
 
+from udfs.agent_policy import (
+    APPLY,
+    LATE,
+    after_window_timer,
+    event_is_late,
+    fact_names,
+    is_droppable,
+    is_window_timer,
+    plan_put,
+    refresh_windows,
+    release_time,
+    released,
+    releases_at,
+    restore_waiting,
+    timer_window,
+    wait,
+    window_timer,
+)
 from udfs.agent_state import (
     AgentState,
-    enrichment,
     insert_event,
-    is_empty,
-    join_time,
-    last_point_reaches,
     next_emission,
-    prune,
     put_ctr,
+    restore_history,
     restore_points,
     retract_ctr,
+    stored_history,
 )
 from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
-from udfs.late import late_dead_letter
+from udfs.late import late_raw_dead_letter, record_json
+from udfs.lru import LruCache
 from udfs.output_records import agent_record, contact_fact_record
-from udfs.records import STREAM_AGENT_EVENTS
+from udfs.records import STREAM_AGENT_EVENTS, STREAM_CTRS
 from udfs.settings import AGENT, CONTACT, DEADLETTER, Settings
-from udfs.windows import fire_time, is_fired, is_late, window_start
+from udfs.windows import fire_time, is_fired
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
-PRUNE_BATCH = 32  # old points dropped (and the stored timeline rewritten) this many at a time
-HISTORY_PRUNE_MS = 3_600_000  # configuration history / first-missed times: pruned hourly
+AGENT_CACHE_SIZE = 4096  # deserialized agents kept in memory per operator instance
+log = logging.getLogger(__name__)
 
 
 class AgentStateFunction(KeyedCoProcessFunction):
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, cache_size: int = AGENT_CACHE_SIZE):
         self.s = settings
+        self.cache_size = cache_size
         self.points = self.history = self.windows = self.pending = None
-        self.cache: dict = {}
+        self.cache: LruCache = LruCache(cache_size)
         self.counters: dict = {}
 
     def open(self, runtime_context: RuntimeContext):
@@ -71,10 +93,11 @@ class AgentStateFunction(KeyedCoProcessFunction):
             MapStateDescriptor("agent-windows", Types.LONG(), PICKLED))
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
-        self.cache = {}
+        self.cache = LruCache(self.cache_size)
         group = runtime_context.get_metrics_group().add_group("agents")
         self.counters = {name: group.counter(name) for name in (
-            "event_duplicates", "late_agent_events", "facts_joined", "late_puts")}
+            "event_duplicates", "late_agent_events", "facts_joined", "late_puts",
+            "late_retractions", "rejected_puts", "agents_dropped")}
 
     # -- state ------------------------------------------------------------------------------
     def _load(self, agent_arn: str) -> AgentState:
@@ -84,13 +107,14 @@ class AgentStateFunction(KeyedCoProcessFunction):
             restore_points(st, self.points.get() or ())
             history = self.history.value()
             if history is not None:
-                st.configs, st.missed_first = history
+                restore_history(st, history)
             for ws, (ctrs, emitted) in self.windows.items():
                 if ctrs is not None:
                     st.ctrs[ws] = ctrs
                 if emitted is not None:
                     st.emitted[ws] = emitted
-            self.cache[agent_arn] = st
+            restore_waiting(st, self.pending.items())
+            self.cache.put(agent_arn, st)
         return st
 
     def _store(self, st: AgentState, points: bool = False, history: bool = False,
@@ -99,7 +123,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if points:
             self.points.update(st.points)
         if history:
-            self.history.update((st.configs, st.missed_first))
+            self.history.update(stored_history(st))
         for ws in windows:
             ctrs, emitted = st.ctrs.get(ws), st.emitted.get(ws)
             if ctrs is None and emitted is None:
@@ -108,12 +132,15 @@ class AgentStateFunction(KeyedCoProcessFunction):
                 self.windows.put(ws, (ctrs, emitted))
 
     def _drop(self, agent_arn: str) -> None:
-        self.cache.pop(agent_arn, None)
+        """The agent is quiet past its retention with nothing left to emit (SPEC §3)."""
+        self.cache.pop(agent_arn)
         self.points.clear()
         self.history.clear()
         self.windows.clear()
+        self.pending.clear()
+        self.counters["agents_dropped"].inc()
 
-    # -- emission helpers -------------------------------------------------------------------
+    # -- output rows ------------------------------------------------------------------------
     def _window_row(self, agent_arn: str, st: AgentState, ws: int):
         emission = next_emission(st, ws, self.s.window_ms, self.s.agent_timeout_ms)
         if emission is None:
@@ -123,86 +150,72 @@ class AgentStateFunction(KeyedCoProcessFunction):
                               hierarchy, times, non_response, handled)
         return output_row(self.s.outputs[AGENT], record)
 
-    def _fact_row(self, st: AgentState, revision: int, rec):
-        username, profile, hierarchy = enrichment(st, rec)
+    def _window_rows(self, agent_arn: str, st: AgentState, starts) -> tuple[list, list]:
+        """(rows, their window starts) of the windows in ``starts`` whose numbers changed."""
+        rows, changed = [], []
+        for ws in starts:
+            row = self._window_row(agent_arn, st, ws)
+            if row is not None:
+                rows.append(row)
+                changed.append(ws)
+        return rows, changed
+
+    def _fact_row(self, st: Optional[AgentState], revision: int, rec):
+        username, profile, hierarchy = fact_names(st, rec)
         self.counters["facts_joined"].inc()
         return output_row(self.s.outputs[CONTACT],
                           contact_fact_record(rec, revision, username, profile, hierarchy))
 
-    def _refresh_fired(self, agent_arn: str, st: AgentState, from_ms: int,
-                       watermark: int) -> tuple[list, list]:
-        """(rows, their window starts) re-emitting already emitted windows from ``from_ms`` on
-        whose numbers changed."""
-        w = self.s.window_ms
-        ws = window_start(from_ms, w)
-        rows, starts = [], []
-        while is_fired(ws, watermark, w):
-            row = self._window_row(agent_arn, st, ws)
-            if row is not None:
-                rows.append(row)
-                starts.append(ws)
-            ws += w
-        return rows, starts
+    def _late_row(self, stream: str, raw: str, key: str):
+        return OUTPUT_TAG, dead_letter_row(self.s.outputs[DEADLETTER],
+                                           late_raw_dead_letter(stream, raw, key))
 
-    def _register_window(self, ctx, ts_ms: int):
-        """The fire timer of the window containing ``ts_ms``; each fired window chains the next
-        one while the agent's state can still last into it (one timer call per event instead of
-        one per window the event may touch)."""
-        ws = window_start(ts_ms, self.s.window_ms)
-        ctx.timer_service().register_event_time_timer(fire_time(ws, self.s.window_ms))
-
-    # -- inputs -----------------------------------------------------------------------------
+    # -- agent events -----------------------------------------------------------------------
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
+        yield from self._agent_event(value, ctx)
+
+    def _agent_event(self, ev, ctx, raw: Optional[str] = None):
+        """One agent event; ``raw``: the input as received, for its late dead letter (the
+        normalized record stands in while the operator receives records, not raw lines)."""
         wm = ctx.timer_service().current_watermark()
-        if is_late(value.event_ms, wm, self.s.window_ms, self.s.allowed_lateness_ms):
+        if event_is_late(ev.event_ms, wm, self.s):
             self.counters["late_agent_events"].inc()
-            yield OUTPUT_TAG, dead_letter_row(
-                self.s.outputs[DEADLETTER],
-                late_dead_letter(STREAM_AGENT_EVENTS, value, value.event_id))
+            yield self._late_row(STREAM_AGENT_EVENTS, raw if raw is not None else record_json(ev),
+                                 ev.event_id)
             return
         agent_arn = ctx.get_current_key()
         st = self._load(agent_arn)
-        inserted = insert_event(st, value)
+        inserted = insert_event(st, ev)
         if inserted is None:
             self.counters["event_duplicates"].inc()
             return
         self.points.add(inserted.point)
-        self._register_window(ctx, value.event_ms)
-        rows, starts = [], []
-        if value.event_ms <= wm:  # late but within the allowed lateness: correct the past
-            rows, starts = self._refresh_fired(agent_arn, st, value.event_ms, wm)
-        self._store(st, history=inserted.configs or inserted.missed, windows=starts)
+        ctx.timer_service().register_event_time_timer(window_timer(ev.event_ms, self.s.window_ms))
+        rows, changed = self._window_rows(agent_arn, st,
+                                          refresh_windows(ev.event_ms, wm, self.s.window_ms))
+        self._store(st, history=inserted.configs or inserted.missed, windows=changed)
         yield from rows
 
+    # -- contact-fact puts ------------------------------------------------------------------
     def process_element2(self, put, ctx: KeyedCoProcessFunction.Context):
         agent_arn = ctx.get_current_key()
         rec = put.record
-        if not agent_arn:  # no agent: nothing to join or count, the fact goes out as it is
+        if not agent_arn:  # no agent, now or before: nothing to join, count or wait for
             if rec is not None:
-                yield self._fact_row(AgentState(), put.revision, rec)
+                yield self._fact_row(None, put.revision, rec)
             return
         wm = ctx.timer_service().current_watermark()
         st = self._load(agent_arn)
-        w = self.s.window_ms
-        if is_late(put.ts_ms, wm, w, self.s.allowed_lateness_ms):
-            # The window is gone (upstream lateness checks make this unreachable): keep the fact
-            # output but do not resurrect the window with partial numbers.
-            self.counters["late_puts"].inc()
-            if rec is not None:
-                yield self._fact_row(st, put.revision, rec)
+        outcome = plan_put(st, put, wm, self.s)
+        if outcome != APPLY:
+            yield from self._unapplied(st, put, outcome)
             return
+        w = self.s.window_ms
         if rec is None:
             ws = retract_ctr(st, put.contact_id, put.ts_ms, w)
         else:
             ws = put_ctr(st, rec, w)
-            at = join_time(rec)
-            if at <= wm:
-                yield self._fact_row(st, put.revision, rec)
-            else:  # wait for the agent's events up to the join time (its timer releases it)
-                waiting = self.pending.get(at) or []
-                waiting.append((put.revision, rec))
-                self.pending.put(at, waiting)
-                ctx.timer_service().register_event_time_timer(at)
+            yield from self._join_or_wait(st, put.revision, rec, wm, ctx)
         if ws is None:
             return
         row = None
@@ -214,30 +227,58 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if row is not None:
             yield row
 
+    def _unapplied(self, st: AgentState, put, outcome: str):
+        """A put into a window closed for good, or the upsert of such a retraction's revision:
+        counted, logged, and its fact dead-lettered; the old copy keeps counting."""
+        if put.record is None:
+            self.counters["late_retractions"].inc()
+            log.warning("agent %s: retraction of contact %s (revision %d) into a closed window "
+                        "not applied; its revision is rejected", put.agent_arn, put.contact_id,
+                        put.revision)
+            self._store(st, history=True)
+            return
+        self.counters["late_puts" if outcome == LATE else "rejected_puts"].inc()
+        if outcome != LATE:
+            self._store(st, history=True)
+        yield self._late_row(STREAM_CTRS, record_json(put.record), put.contact_id)
+
+    def _join_or_wait(self, st: AgentState, revision: int, rec, wm: int, ctx):
+        release = release_time(st, rec, wm)
+        if release is None:
+            yield self._fact_row(st, revision, rec)
+            return
+        waiting = self.pending.get(release) or []
+        waiting.append((revision, rec))
+        self.pending.put(release, waiting)
+        wait(st, rec.contact_id, release)
+        ctx.timer_service().register_event_time_timer(release)
+
+    # -- timers -----------------------------------------------------------------------------
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
         agent_arn = ctx.get_current_key()
         st = self._load(agent_arn)
-        waiting = self.pending.get(timestamp)
-        if waiting is not None:  # facts whose join time this is, in arrival order
+        rows = []
+        if releases_at(st, timestamp):  # facts whose release time this is, in arrival order
+            facts = self.pending.get(timestamp) or []
             self.pending.remove(timestamp)
-            for revision, rec in waiting:
-                yield self._fact_row(st, revision, rec)
-        w = self.s.window_ms
-        if (timestamp + 1) % w != 0:
-            return
-        ws = timestamp + 1 - w
+            released(st, timestamp, facts)
+            rows = [self._fact_row(st, revision, rec) for revision, rec in facts]
+        if is_window_timer(timestamp, self.s.window_ms):
+            rows += self._window_timer(agent_arn, st, timestamp, ctx)
+        elif rows and is_droppable(st, timestamp, self.s):
+            self._drop(agent_arn)
+        yield from rows
+
+    def _window_timer(self, agent_arn: str, st: AgentState, timestamp: int, ctx) -> list:
+        ws = timer_window(timestamp, self.s.window_ms)
         row = self._window_row(agent_arn, st, ws)
-        if last_point_reaches(st, ws + w, self.s.agent_timeout_ms):
-            ctx.timer_service().register_event_time_timer(fire_time(ws + w, w))
-        oldest_open = timestamp + 1 - w - self.s.allowed_lateness_ms
-        pruned = prune(st, keep_from_ms=oldest_open - self.s.agent_timeout_ms,
-                       config_keep_from_ms=(timestamp - self.s.contact_retention_ms
-                                            if (timestamp + 1) % HISTORY_PRUNE_MS < w else None),
-                       window_keep_from=oldest_open, min_points=PRUNE_BATCH)
-        if is_empty(st) and not st.configs and self.pending.is_empty():
+        after = after_window_timer(st, timestamp, self.s)
+        for timer in (after.chain, after.cleanup):
+            if timer is not None:
+                ctx.timer_service().register_event_time_timer(timer)
+        if after.drop:
             self._drop(agent_arn)
         else:
-            changed = pruned.windows if row is None else (*pruned.windows, ws)
-            self._store(st, pruned.points, pruned.history, changed)
-        if row is not None:
-            yield row
+            changed = after.pruned.windows if row is None else (*after.pruned.windows, ws)
+            self._store(st, after.pruned.points, after.pruned.history, changed)
+        return [] if row is None else [row]

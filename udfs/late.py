@@ -2,8 +2,8 @@
 cleared (SPEC §2-3: nothing that reaches a record's state is dropped without a trace).
 
 ``raw`` is the input as received (the JSON string the operator parsed at its entry), so a dead
-letter can be replayed. While an operator still receives a normalized record instead, that
-record's JSON stands in for it (``raw_of``).
+letter can be replayed. An operator that only has the normalized record passes that instead and
+its JSON (``record_json``) stands in for the raw line. The late error is exactly ``"late"``.
 """
 
 from __future__ import annotations
@@ -20,16 +20,24 @@ def _namedtuple_as_dict(value: object) -> object:
     raise TypeError(type(value).__name__)
 
 
+def record_json(record: tuple) -> str:
+    """A normalized record as JSON, standing in for a raw line the operator no longer has."""
+    return orjson.dumps(record._asdict(), default=_namedtuple_as_dict).decode()
+
+
 def raw_of(raw: object) -> object:
     """The raw input itself (str / bytes), or the JSON of a normalized record standing in."""
     if isinstance(raw, (str, bytes, bytearray, memoryview)):
         return raw
-    return orjson.dumps(raw._asdict(), default=_namedtuple_as_dict).decode()
+    return record_json(raw)
 
 
 def late_dead_letter(stream: str, raw: object, key: str) -> DeadLetter:
     """Past its allowed lateness (error exactly ``"late"``, SPEC §3)."""
     return dead_letter(stream, LATE, raw_of(raw), key=key)
+
+
+late_raw_dead_letter = late_dead_letter  # the name the agent operator uses
 
 
 def after_clearing_dead_letter(stream: str, raw: object, key: str, what: str) -> DeadLetter:

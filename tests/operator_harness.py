@@ -1,0 +1,201 @@
+"""Drive a keyed Flink process function in plain Python: keyed states, event-time timers and the
+watermark as Flink's contract defines them, so a unit test can run an operator's routing on
+thousands of keys and then look at every byte of its state and every timer it left behind.
+
+Why not only the mini-cluster: there a test sees the outputs, never the checkpointed state, and
+cannot order the watermark by hand. This is no substitute for the integration tests (which run the
+same function in Flink); it checks what they cannot see.
+
+Flink's semantics reproduced here: state is per (state name, current key); a timer is unique per
+(key, timestamp); when the watermark advances to W every timer <= W fires in timestamp order (also
+those registered while firing), with ``current_watermark()`` == W; a side output is a
+``(tag, row)`` pair and the main output a bare row.
+"""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+from typing import Any, Iterable
+
+MIN_WATERMARK = -(2 ** 63)
+
+
+class _Keyed:
+    def __init__(self, harness: "Harness", name: str):
+        self.h, self.name = harness, name
+
+    def _get(self, default=None):
+        return self.h.data.get((self.name, self.h.key), default)
+
+    def _set(self, value) -> None:
+        if value is None or value == [] or value == {}:
+            self.h.data.pop((self.name, self.h.key), None)
+        else:
+            # what Flink keeps is a serialized copy: a later in-place change must not leak in
+            self.h.data[(self.name, self.h.key)] = pickle.loads(pickle.dumps(value))
+
+    def clear(self) -> None:
+        self._set(None)
+
+
+class ValueState(_Keyed):
+    def value(self):
+        v = self._get()
+        return None if v is None else pickle.loads(pickle.dumps(v))
+
+    def update(self, value) -> None:
+        self._set(value)
+
+
+class ListState(_Keyed):
+    def get(self):
+        return list(pickle.loads(pickle.dumps(self._get([]))))
+
+    def add(self, value) -> None:
+        self._set(self._get([]) + [value])
+
+    def update(self, values) -> None:
+        self._set(list(values))
+
+
+class MapState(_Keyed):
+    def _map(self) -> dict:
+        return pickle.loads(pickle.dumps(self._get({})))
+
+    def get(self, key):
+        return self._map().get(key)
+
+    def put(self, key, value) -> None:
+        m = self._map()
+        m[key] = value
+        self._set(m)
+
+    def remove(self, key) -> None:
+        m = self._map()
+        m.pop(key, None)
+        self._set(m)
+
+    def items(self):
+        return list(self._map().items())
+
+    def contains(self, key) -> bool:
+        return key in self._get({})
+
+    def is_empty(self) -> bool:
+        return not self._get({})
+
+
+class _Counter:
+    def __init__(self):
+        self.count = 0
+
+    def inc(self, n: int = 1) -> None:
+        self.count += n
+
+
+class _Metrics:
+    def __init__(self, counters: dict):
+        self.counters = counters
+
+    def add_group(self, _name: str) -> "_Metrics":
+        return self
+
+    def counter(self, name: str) -> _Counter:
+        return self.counters.setdefault(name, _Counter())
+
+
+class _RuntimeContext:
+    def __init__(self, harness: "Harness"):
+        self.h = harness
+
+    def get_state(self, d):
+        return ValueState(self.h, d.name)
+
+    def get_list_state(self, d):
+        return ListState(self.h, d.name)
+
+    def get_map_state(self, d):
+        return MapState(self.h, d.name)
+
+    def get_metrics_group(self):
+        return _Metrics(self.h.counters)
+
+
+class _TimerService:
+    def __init__(self, harness: "Harness"):
+        self.h = harness
+
+    def current_watermark(self) -> int:
+        return self.h.watermark
+
+    def register_event_time_timer(self, ts: int) -> None:
+        if (ts, self.h.key) not in self.h.timer_set:
+            self.h.timer_set.add((ts, self.h.key))
+            heapq.heappush(self.h.timers, (ts, self.h.key))
+
+
+class _Context:
+    def __init__(self, harness: "Harness"):
+        self.h = harness
+        self._timers = _TimerService(harness)
+
+    def get_current_key(self):
+        return self.h.key
+
+    def timer_service(self) -> _TimerService:
+        return self._timers
+
+
+class Harness:
+    """One keyed operator instance (one or two inputs); ``out`` collects everything it emitted."""
+
+    def __init__(self, function: Any):
+        self.fn = function
+        self.data: dict = {}
+        self.timers: list = []
+        self.timer_set: set = set()
+        self.counters: dict = {}
+        self.key: Any = None
+        self.watermark = MIN_WATERMARK
+        self.out: list = []
+        self.ctx = _Context(self)
+        function.open(_RuntimeContext(self))
+
+    def _run(self, gen: Iterable) -> None:
+        if gen is not None:
+            self.out.extend(gen)
+
+    def element(self, key, value) -> None:
+        """One record into a one-input keyed function (``process_element``)."""
+        self.key = key
+        self._run(self.fn.process_element(value, self.ctx))
+
+    def element1(self, key, value) -> None:
+        self.key = key
+        self._run(self.fn.process_element1(value, self.ctx))
+
+    def element2(self, key, value) -> None:
+        self.key = key
+        self._run(self.fn.process_element2(value, self.ctx))
+
+    def advance(self, watermark: int) -> None:
+        """The watermark reaches ``watermark``: fire every due timer, in timestamp order."""
+        self.watermark = max(self.watermark, watermark)
+        watermark = self.watermark
+        while self.timers and self.timers[0][0] <= watermark:
+            ts, key = heapq.heappop(self.timers)
+            self.timer_set.discard((ts, key))
+            self.key = key
+            self._run(self.fn.on_timer(ts, self.ctx))
+
+    def count(self, name: str) -> int:
+        c = self.counters.get(name)
+        return 0 if c is None else c.count
+
+    def state_bytes(self) -> int:
+        """Pickled size of every keyed state entry left: what a checkpoint would hold."""
+        return sum(len(pickle.dumps(v)) for v in self.data.values())
+
+    def keys_with_state(self) -> set:
+        return {key for _, key in self.data}
