@@ -602,3 +602,20 @@ def test_operator_dead_letters_refused_records_with_their_raw_input() -> None:
     h.element1("c1", contact_event(QUEUED, at=now))
     assert dead_letter_of(h.out[-1])["stream"] == "contact_events"
     assert (len(h.out), h.count("after_clearing_contact_events")) == (6, 1)
+
+
+def test_operator_ctrs_have_their_own_allowed_lateness() -> None:
+    from tests.operator_harness import Harness
+    from udfs.flink_contact_state import ContactStateFunction
+    from udfs.settings import Settings
+
+    settings = Settings()  # contact events 15 min, CTRs 2 h
+    h = Harness(ContactStateFunction(settings))
+    h.advance(T0 + 90 * MIN)  # 90 min after the window of the contact's disconnect
+    h.element2("c1", ctr(at=T0 + 30 * S, after_contact_work_duration=3000.0))  # 50 min ACW
+    assert len(h.out) == 2 and h.count("facts") == 1  # a queue put and an agent put
+    h.element1("c1", contact_event(QUEUED, at=T0 + 10 * S))  # events: 15 min
+    assert h.count("late_contact_events") == 1
+    h.advance(T0 + MIN - 1 + settings.ctr_allowed_lateness_ms)
+    h.element2("c2", ctr("c2", at=T0 + 30 * S))
+    assert h.count("late_ctrs") == 1 and h.out[-1][1][2].find('"error":"late"') > 0
