@@ -364,6 +364,11 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
     )
     if settings.dedupe_retention_ms < settings.contact_retention_ms:
         raise ConfigError("--dedupe-retention: must be >= --contact-retention")
+    if settings.contact_retention_ms < max(settings.allowed_lateness_ms,
+                                           settings.ctr_allowed_lateness_ms):
+        # a correction within the lateness would find its contact cleared and be refused
+        raise ConfigError("--contact-retention: must be >= --allowed-lateness and "
+                          "--ctr-allowed-lateness")
     if settings.agent_timeout_ms <= 0:
         raise ConfigError("--agent-timeout: must be > 0")
     cfg = JobConfig(

@@ -209,6 +209,7 @@ def test_bad_thresholds_name_the_flag(text: str) -> None:
         (["--thresholds", "a,b"], "--thresholds"),
         (["--allowed-lateness", "15 minutes"], "--allowed-lateness"),
         (["--ctr-allowed-lateness", "2 hours"], "--ctr-allowed-lateness"),
+        (["--ctr-allowed-lateness", "25h"], "--contact-retention"),  # longer than the 24 h
         (["--dedupe-retention", "1h"], "--dedupe-retention"),  # shorter than 24 h retention
         (["--agent-timeout", "0s"], "--agent-timeout"),
         (["--parallelism", "0"], "--parallelism"),
