@@ -3,7 +3,8 @@
     python -m bench.passthrough --source kafka --bootstrap-servers HOST:PORT --bounded ...
 
 Same flags, environment and sources as ``jobs.connect_metrics`` (its ``create_environment`` and
-``kafka_source``: same deserializer, offsets, checkpointing), but no Python operator at all, so no
+``jobs.sources``: same deserializer reading key and event time, watermarks, offsets,
+checkpointing), but no Python operator at all, so no
 Python interpreter is started: what Flink itself can read from this broker on this machine.
 """
 
@@ -15,7 +16,8 @@ import time
 from typing import Optional, Sequence
 
 from jobs.config import ConfigError, parse_args
-from jobs.connect_metrics import DEFAULT_JAR, create_environment, kafka_source
+from jobs.connect_metrics import DEFAULT_JAR, create_environment
+from jobs.sources import source_factory
 
 LOG = logging.getLogger("bench.passthrough")
 
@@ -29,7 +31,8 @@ def build(argv: Optional[Sequence[str]] = None):
     if cfg.source != "kafka":
         raise ConfigError("--source: the pass-through reads Kafka only")
     env = create_environment(cfg, [cfg.jar or DEFAULT_JAR])
-    streams = [kafka_source(env, cfg, topic, name) for name, topic in cfg.topics_in.items()]
+    source = source_factory(env, cfg)
+    streams = [source(name, cfg.settings.out_of_orderness_ms) for name in cfg.topics_in]
     first, rest = streams[0], streams[1:]
     merged = first.union(*rest) if rest else first
     discard = get_gateway().jvm.org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink()

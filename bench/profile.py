@@ -37,7 +37,7 @@ from tests.kafka_io import job_args
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATORS = (
-    ("flink_normalize.py", "normalize (3 operators)"),
+    ("flink_ingest.py", "parse at operator entry"),
     ("flink_contact_state.py", "contact state"),
     ("flink_queue_windows.py", "queue windows"),
     ("flink_agent_state.py", "agent state"),

@@ -86,6 +86,7 @@ class JobConfig:
     starting_offsets: str = "earliest"
     bounded: bool = False
     idleness_ms: int = 30_000
+    max_watermark_drift_ms: int = 600_000  # watermark alignment of the three sources; 0 = off
     parallelism: int = 1
     execution_mode: str = "thread"
     checkpoint_interval_ms: int = 10_000
@@ -180,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--idleness", default="30s",
                    help="a Kafka source partition without records for this long stops holding "
                         "back the watermark")
+    k.add_argument("--max-watermark-drift", default="10m",
+                   help="watermark alignment (Kafka / Kinesis): a feed whose watermark runs this "
+                        "far ahead of the slowest feed's pauses its reading, so in a backfill or "
+                        "catch-up one feed cannot run hours ahead and pile up state; 0 = off")
     k.add_argument("--transactional-id-prefix", default="connect-metrics",
                    help="prefix of the exactly-once sink's Kafka transactional ids")
     k.add_argument("--transaction-timeout", default="15m",
@@ -379,6 +384,8 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
                    "agent_events": args.agent_events_topic},
         group_id=args.group_id, starting_offsets=args.starting_offsets, bounded=args.bounded,
         idleness_ms=parse_duration_ms(args.idleness, "--idleness"),
+        max_watermark_drift_ms=parse_duration_ms(args.max_watermark_drift,
+                                                 "--max-watermark-drift"),
         parallelism=args.parallelism, execution_mode=args.execution_mode,
         checkpoint_interval_ms=parse_duration_ms(args.checkpoint_interval,
                                                  "--checkpoint-interval"),

@@ -22,7 +22,6 @@ if ROOT not in sys.path:  # `flink run -py jobs/connect_metrics.py` starts with 
 
 from jobs.config import (  # noqa: E402
     FILE_NAMES,
-    KINESIS_POSITIONS,
     ConfigError,
     JobConfig,
     describe,
@@ -31,7 +30,6 @@ from jobs.config import (  # noqa: E402
 
 LOG = logging.getLogger("connect_metrics")
 DEFAULT_JAR = os.path.join(ROOT, "lib", "connect-metrics-deps.jar")
-KINESIS_SOURCE_CLASS = "org.apache.flink.connector.kinesis.source.KinesisStreamsSource"
 
 
 def prepare_python_path() -> None:
@@ -112,68 +110,6 @@ def create_environment(cfg: JobConfig, jars: Sequence[str] = ()):
     return env
 
 
-def file_source(env, path: str, name: str):
-    from pyflink.common import WatermarkStrategy
-    from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
-
-    src = FileSource.for_record_stream_format(StreamFormat.text_line_format(),
-                                              os.path.abspath(path)).build()
-    return env.from_source(src, WatermarkStrategy.no_watermarks(), f"file {name}")
-
-
-def kafka_source(env, cfg: JobConfig, topic: str, name: str):
-    from pyflink.common import WatermarkStrategy
-    from pyflink.common.serialization import DeserializationSchema
-    from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
-    from pyflink.java_gateway import get_gateway
-
-    jvm = get_gateway().jvm
-    offsets = {"earliest": KafkaOffsetsInitializer.earliest(),
-               "latest": KafkaOffsetsInitializer.latest(),
-               "committed": KafkaOffsetsInitializer.committed_offsets()}[cfg.starting_offsets]
-    builder = (KafkaSource.builder()
-               .set_bootstrap_servers(cfg.bootstrap_servers)
-               .set_topics(topic)
-               .set_group_id(cfg.group_id)
-               .set_starting_offsets(offsets)
-               .set_value_only_deserializer(DeserializationSchema(
-                   jvm.io.connectmetrics.flink.NullSafeStringDeserializationSchema())))
-    if cfg.bounded:
-        builder = builder.set_bounded(KafkaOffsetsInitializer.latest())
-    for key, value in cfg.kafka_properties.items():
-        builder = builder.set_property(key, value)
-    return env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka {name}")
-
-
-def kinesis_source(env, cfg: JobConfig, stream_arn: str, name: str):
-    """A Kinesis Data Streams source (flink-connector-aws-kinesis-streams, in the jar only when
-    it was built with ``mvn -Pkinesis package``); records are the UTF-8 JSON strings."""
-    from py4j.java_gateway import JavaClass
-    from pyflink.common import Configuration, WatermarkStrategy
-    from pyflink.datastream.connectors import Source
-    from pyflink.java_gateway import get_gateway
-
-    jvm = get_gateway().jvm
-    source_class = jvm
-    for part in KINESIS_SOURCE_CLASS.split("."):
-        source_class = getattr(source_class, part)
-    if not isinstance(source_class, JavaClass):
-        raise ConfigError(f"--source kinesis: {KINESIS_SOURCE_CLASS} is not in the jar; build "
-                          "it with the Kinesis connector: `mvn -B -q -Pkinesis package`")
-    config = Configuration()
-    config.set_string("aws.region", cfg.kinesis_region)
-    config.set_string("source.init.position", KINESIS_POSITIONS[cfg.starting_offsets])
-    for key, value in cfg.kinesis_properties.items():
-        config.set_string(key, value)
-    source = (source_class.builder()
-              .setStreamArn(stream_arn)
-              .setSourceConfig(config._j_configuration)
-              .setDeserializationSchema(
-                  jvm.io.connectmetrics.flink.NullSafeStringDeserializationSchema())
-              .build())
-    return env.from_source(Source(source), WatermarkStrategy.no_watermarks(), f"kinesis {name}")
-
-
 def kafka_sink(cfg: JobConfig):
     from pyflink.datastream.connectors.base import DeliveryGuarantee
     from pyflink.datastream.connectors.kafka import KafkaSink
@@ -212,31 +148,14 @@ def attach_file_sink(rows, cfg: JobConfig) -> None:
 def build_job(cfg: JobConfig):
     """The environment with the whole job attached (not yet executed)."""
     from jobs.pipeline import build_pipeline
+    from jobs.sources import source_factory
 
-    jars = []
-    if "kafka" in (cfg.source, cfg.sink) or cfg.source == "kinesis":
-        jar = cfg.jar or DEFAULT_JAR
-        if not os.path.isfile(jar):
-            raise ConfigError(f"--jar: {jar} not found; run `make setup` (tools/setup.sh) first")
-        jars.append(jar)
-    env = create_environment(cfg, jars)
-    if cfg.source == "files":
-        inputs = {name: file_source(env, path, name) if path else None
-                  for name, path in (("contact_events", cfg.contact_events), ("ctrs", cfg.ctrs),
-                                     ("agent_events", cfg.agent_events))}
-        idleness = None
-    elif cfg.source == "kinesis":
-        inputs = {name: kinesis_source(env, cfg, cfg.streams_in[name], name)
-                  if name in cfg.streams_in else None for name in cfg.topics_in}
-        idleness = cfg.idleness_ms
-    else:
-        inputs = {name: kafka_source(env, cfg, topic, name)
-                  for name, topic in cfg.topics_in.items()}
-        # A bounded replay must not declare a slow stream idle: the others would then run ahead
-        # and turn its records late. Idleness is for live streams that really go quiet.
-        idleness = None if cfg.bounded else cfg.idleness_ms
-    rows = build_pipeline(env, cfg.settings, inputs["contact_events"], inputs["ctrs"],
-                          inputs["agent_events"], idleness_ms=idleness)
+    # Every mode needs the jar: event time is read in Java at the source (jobs.sources).
+    jar = cfg.jar or DEFAULT_JAR
+    if not os.path.isfile(jar):
+        raise ConfigError(f"--jar: {jar} not found; run `make setup` (tools/setup.sh) first")
+    env = create_environment(cfg, [jar])
+    rows = build_pipeline(env, cfg.settings, source_factory(env, cfg))
     if cfg.sink == "files":
         os.makedirs(cfg.output, exist_ok=True)
         attach_file_sink(rows, cfg)

@@ -26,9 +26,11 @@ class _Keyed:
         self.h, self.name = harness, name
 
     def _get(self, default=None):
+        self.h.state_calls += 1
         return self.h.data.get((self.name, self.h.key), default)
 
     def _set(self, value) -> None:
+        self.h.state_calls += 1
         if value is None or value == [] or value == {}:
             self.h.data.pop((self.name, self.h.key), None)
         else:
@@ -98,7 +100,7 @@ class _Metrics:
     def __init__(self, counters: dict):
         self.counters = counters
 
-    def add_group(self, _name: str) -> "_Metrics":
+    def add_group(self, _name: str, _value: str | None = None) -> "_Metrics":
         return self
 
     def counter(self, name: str) -> _Counter:
@@ -130,6 +132,7 @@ class _TimerService:
         return self.h.watermark
 
     def register_event_time_timer(self, ts: int) -> None:
+        self.h.timer_calls += 1
         if (ts, self.h.key) not in self.h.timer_set:
             self.h.timer_set.add((ts, self.h.key))
             heapq.heappush(self.h.timers, (ts, self.h.key))
@@ -156,6 +159,8 @@ class Harness:
         self.timers: list = []
         self.timer_set: set = set()
         self.counters: dict = {}
+        self.state_calls = 0  # state reads and writes (each costs the GIL twice in thread mode)
+        self.timer_calls = 0
         self.key: Any = None
         self.watermark = MIN_WATERMARK
         self.out: list = []
@@ -178,6 +183,12 @@ class Harness:
     def element2(self, key, value) -> None:
         self.key = key
         self._run(self.fn.process_element2(value, self.ctx))
+
+    def call(self, key, method: str, *args) -> None:
+        """Run another generator method of the function as if for an element of ``key``: its
+        arguments, then the context (for entry points behind the parsing of raw input)."""
+        self.key = key
+        self._run(getattr(self.fn, method)(*args, self.ctx))
 
     def advance(self, watermark: int) -> None:
         """The watermark reaches ``watermark``: fire every due timer, in timestamp order."""

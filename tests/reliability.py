@@ -61,18 +61,26 @@ class SimulatedHour:
 
 
 def simulate_hour(out: Path, seed: int = 11, agents: int = 12, contacts: int = 400,
-                  faults: FaultConfig = FAULTS) -> SimulatedHour:
-    cfg = SimConfig(seed=seed, agents=agents, contacts=contacts, duration_s=3600, faults=faults)
+                  faults: FaultConfig = FAULTS, duration_s: int = 3600) -> SimulatedHour:
+    cfg = SimConfig(seed=seed, agents=agents, contacts=contacts, duration_s=duration_s,
+                    faults=faults)
     return SimulatedHour(out, generate(cfg, out), cfg)
 
 
-def hour_topics(kafka_topics: Callable[..., dict[str, str]]) -> dict[str, str]:
-    """Inputs and the dead-letter topic plain, metric/contact topics compacted (as the job)."""
+#: The production shape (SPEC §3, §5): multi-partition input topics read at parallelism 2.
+PARTITIONS = 4
+PARALLELISM_ARGS = ["--parallelism", "2"]
+
+
+def hour_topics(kafka_topics: Callable[..., dict[str, str]],
+                partitions: int = PARTITIONS) -> dict[str, str]:
+    """Inputs (``partitions`` each) and the dead-letter topic plain, metric/contact topics
+    compacted (as the job creates them)."""
     return kafka_topics([*INPUTS, "deadletter"], compacted=["queue", "agent", "contacts"],
-                        configs=KEEP_FOREVER)
+                        configs=KEEP_FOREVER, partitions=partitions)
 
 
-def unique_topics(bootstrap: str) -> dict[str, str]:
+def unique_topics(bootstrap: str, partitions: int = 1) -> dict[str, str]:
     """``hour_topics`` without the function-scoped fixture (for module fixtures, own brokers)."""
     from tools.kafka_local import create_topics
 
@@ -80,7 +88,7 @@ def unique_topics(bootstrap: str) -> dict[str, str]:
     topics = {name: f"{name}-{suffix}" for name in (*INPUTS, *OUTPUTS)}
     create_topics(bootstrap, [topics[n] for n in (*INPUTS, "deadletter")],
                   compacted=[topics[n] for n in ("queue", "agent", "contacts")],
-                  configs=KEEP_FOREVER)
+                  configs=KEEP_FOREVER, partitions=partitions)
     return topics
 
 
@@ -166,6 +174,7 @@ class PacedFeed(threading.Thread):
         self.total = sum(self.hour.truth["files"][f]["good_lines"]
                          + self.hour.truth["files"][f]["bad_lines"] for f in FEED_FILES.values())
         self.produced = 0
+        self.delivered_ms = hour.config.start_ms  # delivery time of the last record produced
         self.finished_at: Optional[float] = None
         self.error: Optional[BaseException] = None
         self.hold_at = hold_at
@@ -194,10 +203,13 @@ class PacedFeed(threading.Thread):
             if err is not None:
                 failures.append(str(err))
 
-        def send(topic: str, value: bytes, key: Optional[bytes], ts: int) -> None:
+        def send(topic: str, value: bytes, key: Optional[bytes], ts: int,
+                 partition: Optional[int] = None) -> None:
+            where = {} if partition is None else {"partition": partition}
             while True:
                 try:
-                    p.produce(topic, value, key=key, timestamp=ts, on_delivery=on_delivery)
+                    p.produce(topic, value, key=key, timestamp=ts, on_delivery=on_delivery,
+                              **where)
                     return
                 except BufferError:
                     p.poll(0.05)
@@ -217,8 +229,11 @@ class PacedFeed(threading.Thread):
             send(self.topics[rec.stream], rec.value, rec.key.encode() if rec.key else None, ts)
             p.poll(0)
             self.produced += 1
-        for stream, value in sentinels().items():
-            send(self.topics[stream], value, SENTINEL.encode(), 0)
+            self.delivered_ms = rec.delivery_ms
+        for stream, value in sentinels().items():  # to every partition: each has a watermark
+            topic = self.topics[stream]
+            for partition in p.list_topics(topic, timeout=30).topics[topic].partitions:
+                send(topic, value, SENTINEL.encode(), 0, partition)
         remaining = p.flush(300)
         if remaining or failures:
             raise AssertionError(f"feed: {remaining} undelivered, failures {failures[:3]}")

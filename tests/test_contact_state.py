@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Union
+import json
+from typing import Optional, Union
 
 import pytest
 from hypothesis import given, settings
@@ -568,38 +569,74 @@ def test_cleanup_timer_is_rounded_up_so_a_contact_shares_one_timer() -> None:
 # --- the operator's routing (udfs.flink_contact_state through the keyed harness) --------------
 
 
-def test_operator_dead_letters_refused_records_with_their_raw_input() -> None:
-    import orjson
+def _stamp_all(node: object, iso: str) -> None:
+    """Every ``*Timestamp`` / ``*timestamp`` field of a payload set to ``iso``."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k.lower().endswith("timestamp") and isinstance(v, str):
+                node[k] = iso
+            else:
+                _stamp_all(v, iso)
 
+
+def raw_ctr(cid: str, at: int, updated: Optional[int] = None, disconnect: bool = True,
+            acw: int = 10) -> str:
+    """A CTR line disconnected at ``at`` (epoch ms) in queue "support", handled by "ann"."""
+    from tests.payloads import ctr as ctr_line
+    from udfs.timestamps import format_iso_ms
+
+    rec = json.loads(ctr_line(cid, last_update="08:00:00", disconnect="08:00:00",
+                              queue="support", enqueued="08:00:00", dequeued="08:00:00",
+                              duration=5, agent="ann", connected="08:00:00", interaction=30,
+                              acw=acw))
+    _stamp_all(rec, format_iso_ms(at))
+    rec["LastUpdateTimestamp"] = format_iso_ms(at if updated is None else updated)
+    if not disconnect:
+        rec["DisconnectTimestamp"] = None
+    return json.dumps(rec)
+
+
+def raw_queued(cid: str, at: int) -> str:
+    from tests.payloads import contact_event as event_line
+    from udfs.timestamps import format_iso_ms
+
+    ev = json.loads(event_line("QUEUED", cid, queue="support", enqueued="08:00:00"))
+    _stamp_all(ev, format_iso_ms(at))
+    ev["time"] = format_iso_ms(at - at % 1000)[:19] + "Z"
+    return json.dumps(ev)
+
+
+def test_operator_dead_letters_refused_records_with_their_raw_input() -> None:
     from tests.operator_harness import Harness
     from udfs.flink_contact_state import ContactStateFunction
     from udfs.settings import Settings
 
     def dead_letter_of(out) -> dict:
-        return orjson.loads(out[1][2])
+        return json.loads(out[1][2])
 
     settings = Settings(ctr_allowed_lateness_ms=5 * MIN)
     h = Harness(ContactStateFunction(settings))
-    first = ctr(at=T0 + 30 * S, updated=T0 + 30 * S, disconnect_ms=None)
-    h.element2("c1", first)
+    h.element2("c1", raw_ctr("c1", T0 + 30 * S, disconnect=False))
     assert len(h.out) == 2  # a queue put and an agent put
-    h.advance(T0 + 18 * MIN)  # the 10:00 window is closed for good (5 min CTR lateness)
-    second = ctr(at=T0 + 19 * MIN, updated=T0 + 19 * MIN + 10 * S)
+    h.advance(T0 + 18 * MIN)  # the 08:00 window is closed for good (5 min CTR lateness)
+    second = raw_ctr("c1", T0 + 19 * MIN, T0 + 19 * MIN + 10 * S)
     h.element2("c1", second)
     record = dead_letter_of(h.out[-1])
     assert len(h.out) == 3
-    assert (record["error"], record["stream"], record["key"]) == ("late", "ctrs", "c1")
-    assert orjson.loads(record["raw"])["event_ms"] == T0 + 19 * MIN  # raw: today the record
-    assert h.count("late_ctrs") == 1
+    assert (record["error"], record["stream"], record["key"], record["raw"]) == (
+        "late", "ctrs", "c1", second)  # late as a whole, with the input as received
+    assert h.count("late_ctrs") == 1 and h.count("late") == 1  # the deadletter group too
     # after the state is cleared a newer copy and a signal are refused with their own kind
     h.advance(T0 + 30 * S + settings.contact_retention_ms + HOUR)
     assert from_stored(h.data[("contact", "c1")]).cleared
     now = T0 + 30 * S + RETENTION + HOUR
-    h.element2("c1", ctr(at=now, updated=now))
+    newer = raw_ctr("c1", now)
+    h.element2("c1", newer)
     assert dead_letter_of(h.out[-1])["error"].startswith("after_clearing: ")
-    h.element2("c1", ctr(at=now - HOUR, updated=now + 1))
+    assert dead_letter_of(h.out[-1])["raw"] == newer
+    h.element2("c1", raw_ctr("c1", now - HOUR, now + 1000))
     assert dead_letter_of(h.out[-1])["error"] == "late"  # late and after clearing: late
-    h.element1("c1", contact_event(QUEUED, at=now))
+    h.element1("c1", raw_queued("c1", now))
     assert dead_letter_of(h.out[-1])["stream"] == "contact_events"
     assert (len(h.out), h.count("after_clearing_contact_events")) == (6, 1)
 
@@ -612,10 +649,10 @@ def test_operator_ctrs_have_their_own_allowed_lateness() -> None:
     settings = Settings()  # contact events 15 min, CTRs 2 h
     h = Harness(ContactStateFunction(settings))
     h.advance(T0 + 90 * MIN)  # 90 min after the window of the contact's disconnect
-    h.element2("c1", ctr(at=T0 + 30 * S, after_contact_work_duration=3000.0))  # 50 min ACW
+    h.element2("c1", raw_ctr("c1", T0 + 30 * S, acw=3000))  # 50 min of ACW
     assert len(h.out) == 2 and h.count("facts") == 1  # a queue put and an agent put
-    h.element1("c1", contact_event(QUEUED, at=T0 + 10 * S))  # events: 15 min
+    h.element1("c1", raw_queued("c1", T0 + 10 * S))  # contact events: 15 min
     assert h.count("late_contact_events") == 1
     h.advance(T0 + MIN - 1 + settings.ctr_allowed_lateness_ms)
-    h.element2("c2", ctr("c2", at=T0 + 30 * S))
-    assert h.count("late_ctrs") == 1 and h.out[-1][1][2].find('"error":"late"') > 0
+    h.element2("c2", raw_ctr("c2", T0 + 30 * S))
+    assert h.count("late_ctrs") == 1 and '"error":"late"' in h.out[-1][1][2]

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from jobs.config import ConfigError, parse_args
-from jobs.connect_metrics import DEFAULT_JAR, KINESIS_SOURCE_CLASS
+from jobs.connect_metrics import DEFAULT_JAR
+from jobs.sources import KINESIS_SOURCE_CLASS
 
 ACCOUNT = "111122223333"
 CTR_ARN = f"arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/connect-ctrs"
@@ -95,18 +96,19 @@ def test_bad_kinesis_configuration_fails_fast(extra, message):
 def test_kinesis_source_builder_in_pyflink():
     """With the connector in the jar: a KinesisStreamsSource on the stream ARN, read position
     and region from the flags. Without it: a start-up error that names the Maven profile."""
-    from jobs.connect_metrics import create_environment, kinesis_source
+    from jobs.connect_metrics import create_environment
+    from jobs.sources import EventTime, kinesis_source
 
     cfg = parse_args(BASE + ["--ctrs-stream", CTR_ARN, "--starting-offsets", "latest",
                              "--kinesis-property", "source.shard.discovery.interval=30 s"])
     env = create_environment(cfg, [DEFAULT_JAR])
     if not jar_has_kinesis():
         with pytest.raises(ConfigError, match="-Pkinesis"):
-            kinesis_source(env, cfg, CTR_ARN, "ctrs")
+            kinesis_source(env, cfg, CTR_ARN, "ctrs", EventTime(60_000))
         pytest.skip("the jar has no Kinesis connector (build it with `mvn -Pkinesis package`)")
-    stream = kinesis_source(env, cfg, CTR_ARN, "ctrs")
+    stream = kinesis_source(env, cfg, CTR_ARN, "ctrs", EventTime(60_000))
     transformation = stream._j_data_stream.getTransformation()
     assert transformation.getName() == "kinesis ctrs"
     source = transformation.getSource()
     assert source.getClass().getName() == KINESIS_SOURCE_CLASS
-    assert str(source.getProducedType()) == "String"
+    assert str(source.getProducedType()) == "Row(f0: String, f1: String, f2: Long)"

@@ -4,7 +4,8 @@ The job runs as its own process (local mini-cluster, the production restart stra
 broker this test owns: fixed port, kept storage, so the restart is the same broker coming back
 (topics, offsets, open transactions survive), as in a rolling restart. A simulated hour is fed
 in real time (compressed); the broker is stopped while the hour is half fed and the job half
-way through it, restarted a few seconds later, and the hour is fed to its end. The outputs a
+way through it, restarted a few seconds later, and the hour is fed to its end. Production shape:
+4-partition input topics, parallelism 2. The outputs a
 ``read_committed`` consumer sees must then equal the simulator's independent reference on every
 field, with no window missing and no (key, revision) committed twice.
 """
@@ -18,6 +19,8 @@ import pytest
 
 from tests.kafka_io import start_unbounded, stop_job
 from tests.reliability import (
+    PARALLELISM_ARGS,
+    PARTITIONS,
     SENTINEL,
     OutputCollector,
     PacedFeed,
@@ -56,13 +59,14 @@ def test_broker_restart_mid_stream_is_exactly_once(tmp_path: Path, monkeypatch) 
     collector = None
     log = tmp_path / "job.log"
     try:
-        topics = unique_topics(broker.bootstrap)
+        topics = unique_topics(broker.bootstrap, partitions=PARTITIONS)
         hour = simulate_hour(tmp_path / "hour")
         collector = OutputCollector(broker.bootstrap, topics)
         collector.start()
         # The production restart strategy (exponential backoff), not the tests' fail-fast one.
         job = start_unbounded(broker.bootstrap, topics,
-                              ["--restart-attempts", "10", "--restart-delay", "1s"],
+                              ["--restart-attempts", "10", "--restart-delay", "1s",
+                               *PARALLELISM_ARGS],
                               log_path=str(log))
         feed = PacedFeed(broker.bootstrap, topics, hour, FEED_SECONDS)
         feed.start()

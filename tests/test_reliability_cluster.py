@@ -1,12 +1,15 @@
 """Exactly-once on a real standalone cluster through a TaskManager crash and a savepoint restore.
 
-The Kafka-mode job is submitted with ``flink run -py`` (``tools.cluster``) to a JobManager and one
-TaskManager (2 slots) and fed a simulated hour in (compressed) real time. Mid-stream:
+The Kafka-mode job is submitted with ``flink run -py`` (``tools.cluster``) to a JobManager and two
+TaskManagers of one slot each (one embedded Python interpreter each), at parallelism 2 on
+4-partition input topics — the production shape — and fed a simulated hour in (compressed) real
+time. Mid-stream:
 
 - ``kill -9`` of the TaskManager; a new one is started at once (as a supervisor would), the job
   fails over from its latest completed checkpoint (exponential-delay restart strategy);
-- or stop-with-savepoint (no drain), then ``flink run -s <savepoint>`` with the same arguments,
-  while the feed goes on (the records produced meanwhile wait in Kafka).
+- or stop-with-savepoint (no drain); the feed goes on for 30 minutes of event time while the job
+  is down, then ``flink run -s <savepoint>`` with the same arguments catches up on the backlog
+  (a catch-up after downtime: every partition read as fast as it goes, nothing in-bound late).
 
 Either way the outputs a ``read_committed`` consumer sees must equal the simulator's independent
 reference on every field (highest revision per key), with no window missing, no (key, revision)
@@ -33,6 +36,7 @@ from tests.cluster_helpers import (
 )
 from tests.kafka_io import job_args
 from tests.reliability import (
+    PARALLELISM_ARGS,
     SENTINEL,
     OutputCollector,
     PacedFeed,
@@ -55,14 +59,17 @@ pytestmark = [pytest.mark.reliability, pytest.mark.cluster, pytest.mark.kafka,
 
 KILL_RUNS = int(os.environ.get("RELIABILITY_KILL_RUNS", "3"))
 FEED_SECONDS = 45.0
-#: The production restart strategy (exponential backoff from 1 s), not the tests' fail-fast one.
-RECOVERY_ARGS = ["--restart-attempts", "10", "--restart-delay", "1s"]
+#: The production restart strategy (exponential backoff from 1 s), not the tests' fail-fast one,
+#: at parallelism 2 (one subtask per TaskManager).
+RECOVERY_ARGS = ["--restart-attempts", "10", "--restart-delay", "1s", *PARALLELISM_ARGS]
+#: Event time the feed goes on for while the job is stopped (the catch-up test).
+DOWNTIME_EVENT_MS = 30 * 60_000
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One JobManager + one TaskManager for the module (each test leaves one TaskManager)."""
-    c = Cluster(tmp_path_factory.mktemp("cluster"), taskmanagers=1, slots=2)
+    """One JobManager + two TaskManagers of one slot for the module (each test leaves two)."""
+    c = Cluster(tmp_path_factory.mktemp("cluster"), taskmanagers=2, slots=1)
     c.start()
     try:
         yield c
@@ -150,7 +157,7 @@ def test_taskmanager_kill_recovers_exactly_once(cluster: Cluster, kafka_bootstra
 
 
 @pytest.mark.timeout(600)
-def test_stop_with_savepoint_and_resume_is_exactly_once(cluster: Cluster, kafka_bootstrap: str,
+def test_catch_up_after_stop_with_savepoint_is_exactly_once(cluster: Cluster, kafka_bootstrap: str,
                                                         kafka_topics, tmp_path: Path) -> None:
     topics = hour_topics(kafka_topics)
     hour = simulate_hour(tmp_path / "hour", seed=21)
@@ -160,10 +167,15 @@ def test_stop_with_savepoint_and_resume_is_exactly_once(cluster: Cluster, kafka_
     try:
         progress_at_stop = feed.progress
         stopped_at = time.monotonic()
+        stopped_ms = feed.delivered_ms
         savepoint = cluster.stop_with_savepoint(job_id, str(tmp_path / "savepoints"))
         assert cluster.job_status(job_id) == "FINISHED"
         assert Path(savepoint.removeprefix("file:")).is_dir()
         visible_at_stop = collector.count()
+        # the feeds go on while the job is down: a backlog of 30 minutes of event time
+        wait_for(lambda: feed.delivered_ms >= stopped_ms + DOWNTIME_EVENT_MS
+                 or not feed.is_alive(), 120, "30 minutes of event time fed while stopped")
+        backlog_event_s = (feed.delivered_ms - stopped_ms) / 1000
 
         resumed = cluster.submit(args, savepoint=savepoint)  # the same group and txn prefix
         cluster.wait_for_running(resumed, timeout=180)
@@ -182,5 +194,6 @@ def test_stop_with_savepoint_and_resume_is_exactly_once(cluster: Cluster, kafka_
     record_result("savepoint_resume", {
         "feed_progress_at_stop": round(progress_at_stop, 3),
         "outputs_visible_at_stop": visible_at_stop, "stop_to_resumed_running_s":
-        round(downtime_s, 1), "records": counts,
+        round(downtime_s, 1), "backlog_event_time_s": round(backlog_event_s),
+        "partitions": 4, "parallelism": 2, "taskmanagers": 2, "records": counts,
     })

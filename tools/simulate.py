@@ -125,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--contact-events-topic", default=DEFAULT_TOPICS[CONTACT_EVENTS])
     k.add_argument("--ctrs-topic", default=DEFAULT_TOPICS[CTRS])
     k.add_argument("--agent-events-topic", default=DEFAULT_TOPICS[AGENT_EVENTS])
+    k.add_argument("--partitions", type=int, default=1,
+                   help="partitions of each input topic it creates (records are keyed by "
+                        "ContactId / AgentARN, so per-key order holds within a partition); "
+                        "existing topics keep theirs")
     k.add_argument("--rate", type=float, default=None,
                    help="records per second (default: as fast as possible)")
     k.add_argument("--realtime", action="store_true",
@@ -178,6 +182,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error("--out is required unless --to-kafka")
     if args.rate and args.realtime:
         parser.error("--rate and --realtime exclude each other")
+    if args.partitions < 1:
+        parser.error("--partitions: must be >= 1")
     cfg = config_from_args(args)
     sim = Simulation(cfg)
     progress = Progress(cfg.start_ms, cfg.end_ms, enabled=not args.quiet)
@@ -189,7 +195,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         from tools.kafka_local import create_topics
 
         # topics that do not exist yet keep their records (existing ones are left as they are)
-        create_topics(args.bootstrap_servers, topics.values(), configs=KEEP_FOREVER)
+        create_topics(args.bootstrap_servers, topics.values(), partitions=args.partitions,
+                      configs=KEEP_FOREVER)
         counts = produce(sim.records(), args.bootstrap_servers, topics, pacing, progress)
         where = f"Kafka {args.bootstrap_servers}"
     else:

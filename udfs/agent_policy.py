@@ -21,7 +21,15 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
-from udfs.agent_state import AgentState, Pruned, enrichment, join_time, last_point_reaches, prune
+from udfs.agent_state import (
+    AgentState,
+    Pruned,
+    enrichment,
+    freeze_times,
+    join_time,
+    last_point_reaches,
+    prune,
+)
 from udfs.contact_state import AgentPut
 from udfs.records import ContactRecord
 from udfs.settings import Settings
@@ -61,27 +69,35 @@ def event_is_late(event_ms: int, watermark: int, s: Settings) -> bool:
     return is_late(event_ms, watermark, s.window_ms, s.allowed_lateness_ms)
 
 
+def put_lateness_ms(s: Settings) -> int:
+    """How long an agent window accepts contact-fact puts: CTRs may have an allowed lateness of
+    their own (``ctr_allowed_lateness_ms``, SPEC §3), never shorter than the agent events'."""
+    return max(s.allowed_lateness_ms, getattr(s, "ctr_allowed_lateness_ms", 0) or 0)
+
+
 class Horizons(NamedTuple):
     """What a timer at some time may forget (see ``udfs.agent_state.prune``)."""
 
     points_from: int  # points before it (but the last one) can no longer matter
     history_from: Optional[int]  # configs / first-missed / rejected before it; None: keep
-    windows_from: int  # windows starting before it are closed for good
+    windows_from: int  # windows starting before it are closed for good (for puts too)
+    events_from: int  # windows starting before it are closed for agent events (times final)
 
 
 def horizons(timer_ms: int, s: Settings, history: bool) -> Horizons:
     """At a timer ``timer_ms`` (the watermark has reached it): windows whose allowed lateness is
-    over, the points only they could see (the state of a point lasts at most the agent timeout),
-    and, when ``history``, what only joins and non-response counts older than the contact
-    retention could need."""
-    windows_from = timer_ms + 1 - s.window_ms - s.allowed_lateness_ms
-    return Horizons(windows_from - s.agent_timeout_ms,
-                    timer_ms - s.contact_retention_ms if history else None, windows_from)
+    over (for agent events, and for puts), the points only the former could see (the state of a
+    point lasts at most the agent timeout), and, when ``history``, what only joins and
+    non-response counts older than the contact retention could need."""
+    events_from = timer_ms + 1 - s.window_ms - s.allowed_lateness_ms
+    return Horizons(events_from - s.agent_timeout_ms,
+                    timer_ms - s.contact_retention_ms if history else None,
+                    timer_ms + 1 - s.window_ms - put_lateness_ms(s), events_from)
 
 
 def prunes_history(timer_ms: int, window_ms: int) -> bool:
-    """The configuration history spans the contact retention: pruned at the first window timer of
-    each hour, not at every window."""
+    """The configuration history spans the contact retention: pruned at the timer of the window
+    ending on each hour, not at every window."""
     return (timer_ms + 1) % HISTORY_PRUNE_MS < window_ms
 
 
@@ -94,7 +110,7 @@ def cleanup_timer(state: AgentState, timer_ms: int, s: Settings) -> Optional[int
     """
     starts = state.ctrs.keys() | state.emitted.keys()
     if starts:
-        return window_timer(max(starts) + s.window_ms + s.allowed_lateness_ms, s.window_ms)
+        return window_timer(max(starts) + s.window_ms + put_lateness_ms(s), s.window_ms)
     if state.points and state.points[-1][0] + s.contact_retention_ms > timer_ms:
         return window_timer(state.points[-1][0] + s.contact_retention_ms, s.window_ms)
     return None
@@ -107,24 +123,27 @@ class AfterWindow(NamedTuple):
     cleanup: Optional[int]  # the clean-up timer, once the chain has ended
     drop: bool  # nothing is left: clear every state of the key
     pruned: Pruned  # which parts of the state changed
+    windows: tuple  # starts of the windows whose stored record changed (pruned or frozen)
 
 
 def after_window_timer(state: AgentState, timer_ms: int, s: Settings) -> AfterWindow:
     """Chain, prune and clean up after the window timer ``timer_ms`` (see the module docstring).
 
     While the chain runs, old points go in batches (``PRUNE_BATCH``: they are harmless and each
-    prune rewrites the stored timeline); when it ends, everything that can go goes.
+    prune rewrites the stored timeline); when it ends, everything that can go goes. Windows that
+    puts may still revise after agent events no longer can keep their time fields first.
     """
     w = s.window_ms
     nxt = timer_window(timer_ms, w) + w
     chain = window_timer(nxt, w) if last_point_reaches(state, nxt, s.agent_timeout_ms) else None
     h = horizons(timer_ms, s, chain is None or prunes_history(timer_ms, w))
+    frozen = freeze_times(state, h.windows_from, h.events_from, w, s.agent_timeout_ms)
     pruned = prune(state, keep_from_ms=h.points_from, config_keep_from_ms=h.history_from,
                    window_keep_from=h.windows_from,
                    min_points=PRUNE_BATCH if chain is not None else 1)
     cleanup = None if chain is not None else cleanup_timer(state, timer_ms, s)
     drop = chain is None and cleanup is None and not state.waiting
-    return AfterWindow(chain, cleanup, drop, pruned)
+    return AfterWindow(chain, cleanup, drop, pruned, tuple(sorted({*pruned.windows, *frozen})))
 
 
 def is_droppable(state: AgentState, timer_ms: int, s: Settings) -> bool:
@@ -142,7 +161,7 @@ def plan_put(state: AgentState, put: AgentPut, watermark: int, s: Settings) -> s
     rejected too and the old copy keeps counting. ``state.rejected`` remembers the revision
     (checkpointed: a barrier may fall between the two).
     """
-    if is_late(put.ts_ms, watermark, s.window_ms, s.allowed_lateness_ms):
+    if is_late(put.ts_ms, watermark, s.window_ms, put_lateness_ms(s)):
         if put.record is None:
             state.rejected[put.contact_id] = (put.revision, put.ts_ms)
         return LATE

@@ -21,7 +21,13 @@ import bisect
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
-from udfs.agent_intervals import agent_time_fields, newly_missed, state_flags, window_times
+from udfs.agent_intervals import (
+    AgentTimes,
+    agent_time_fields,
+    newly_missed,
+    state_flags,
+    window_times,
+)
 from udfs.contact_metrics import CtrContribution, ctr_contribution, handled_fields
 from udfs.digest import digest
 from udfs.records import AgentConfig, AgentEvent, ContactRecord
@@ -38,6 +44,9 @@ class AgentState:
     missed_first: dict = field(default_factory=dict)  # contact_id -> first MISSED/REJECTED ms
     ctrs: dict = field(default_factory=dict)  # window_start -> {contact_id: CTR entry}
     emitted: dict = field(default_factory=dict)  # window_start -> (revision, digest)
+    # window_start -> its time fields, kept once no agent event can change them any more while a
+    # CTR still can (CTRs may have a longer allowed lateness; the points they need are gone)
+    frozen: dict = field(default_factory=dict)
     # contact_id -> (revision, ts_ms) of a fact revision whose retraction could not be applied (its
     # window was closed for good): the revision's put must not count either (never double count)
     rejected: dict = field(default_factory=dict)
@@ -165,13 +174,38 @@ def join_time(rec: ContactRecord) -> int:
     return rec.connected_to_agent_ms if rec.connected_to_agent_ms is not None else rec.event_ms
 
 
-def window_parts(state: AgentState, ws: int, window_ms: int, timeout_ms: int) -> tuple:
-    """(time fields, agent_non_response, handled fields, username, routing profile, hierarchy)."""
+def window_agent_times(state: AgentState, ws: int, window_ms: int,
+                       timeout_ms: int) -> AgentTimes:
+    """The window's time metrics from the agent's timeline."""
     we = ws + window_ms
     pts = state.points
     lo = max(bisect.bisect_right(pts, ws, key=_first) - 1, 0)
     hi = bisect.bisect_left(pts, we, key=_first)
-    times = agent_time_fields(window_times(pts[lo:hi], ws, we, timeout_ms))
+    return window_times(pts[lo:hi], ws, we, timeout_ms)
+
+
+def freeze_times(state: AgentState, from_ws: int, before_ws: int, window_ms: int,
+                 timeout_ms: int) -> list:
+    """Keep the time fields of the emitted windows in ``[from_ws, before_ws)``: no agent event can
+    change them any more, and the points they come from are about to be pruned, but a CTR may
+    still revise them. Returns the starts of the windows frozen now."""
+    changed = []
+    for ws in state.emitted:
+        if from_ws <= ws < before_ws and ws not in state.frozen:
+            # a plain tuple: a few bytes per window in the checkpoint
+            state.frozen[ws] = tuple(window_agent_times(state, ws, window_ms, timeout_ms))
+            changed.append(ws)
+    return changed
+
+
+def window_parts(state: AgentState, ws: int, window_ms: int, timeout_ms: int) -> tuple:
+    """(time fields, agent_non_response, handled fields, username, routing profile, hierarchy)."""
+    we = ws + window_ms
+    frozen = state.frozen.get(ws)
+    if frozen is None:
+        times = agent_time_fields(window_agent_times(state, ws, window_ms, timeout_ms))
+    else:
+        times = agent_time_fields(AgentTimes(*frozen))
     non_response = sum(1 for ms in state.missed_first.values() if ws <= ms < we)
     entries = state.ctrs.get(ws, {})
     handled = handled_fields(e[0] for e in entries.values())
@@ -250,7 +284,7 @@ def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: Optional[in
             del state.rejected[k]
         history = history or bool(missed) or bool(rejected)
     windows = set()
-    for part in (state.ctrs, state.emitted):
+    for part in (state.ctrs, state.emitted, state.frozen):
         for ws in [w for w in part if w < window_keep_from]:
             del part[ws]
             windows.add(ws)
@@ -259,4 +293,4 @@ def prune(state: AgentState, keep_from_ms: int, config_keep_from_ms: Optional[in
 
 def is_empty(state: AgentState) -> bool:
     """Nothing a window needs (the configuration history is kept for joins until pruned)."""
-    return not (state.points or state.ctrs or state.emitted)
+    return not (state.points or state.ctrs or state.emitted or state.frozen)

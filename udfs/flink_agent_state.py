@@ -1,10 +1,11 @@
 """The operator keyed by agent ARN: agent metric windows and the contact-fact join.
 
-Input 1: agent events; input 2: contact-fact puts from the contact operator (keyed by the fact's
-agent, or by the agent of an older revision of the same contact; "" when neither exists: such a
-fact is emitted as it is). Decisions live in ``udfs.agent_state`` (timeline, windows, handled CTRs)
-and ``udfs.agent_policy`` (timers, pruning, clean-up, the join wait, late puts); this wrapper
-loads and stores the state, registers the timers those return and routes the outputs.
+Input 1: agent events (raw JSON, parsed here); input 2: contact-fact puts from the contact
+operator (keyed by the fact's agent, or by the agent of an older revision of the same contact;
+"" when neither exists: such a fact is emitted as it is). Decisions live in ``udfs.agent_state``
+(timeline, windows, handled CTRs) and ``udfs.agent_policy`` (timers, pruning, clean-up, the join
+wait, late puts); this wrapper loads and stores the state, registers the timers those return and
+routes the outputs.
 
 Why the state is split and cached (profiled: reading and writing one pickled ``AgentState`` per
 event and timer was over half of all Python time, and facts waiting for their join made it grow
@@ -13,9 +14,9 @@ with how far the contact streams ran ahead of the agent stream):
 - the ``AgentState`` parts live in states that change at different rates and only the parts that
   changed are written: the timeline's points in a ``ListState`` that each event appends one point
   to (rewritten only when old points are pruned), the configuration history, first-missed times
-  and rejected revisions (rarely change) in a ``ValueState``, and each window's handled CTRs and
-  emission record in a ``MapState`` entry by window start, so a put or an emission writes one
-  window;
+  and rejected revisions (rarely change) in a ``ValueState``, and each window's handled CTRs,
+  emission record and (once agent events can no longer change them) time fields in a
+  ``MapState`` entry by window start, so a put or an emission writes one window;
 - facts waiting for the agent's watermark live in a ``MapState`` by release time, read only by
   the timer that releases them (an in-memory index says which timers release facts);
 - the deserialized ``AgentState`` of recently used agents is kept in a bounded LRU
@@ -65,6 +66,7 @@ from udfs.agent_state import (
     retract_ctr,
     stored_history,
 )
+from udfs.flink_ingest import Ingest
 from udfs.flink_outputs import OUTPUT_TAG, dead_letter_row, output_row
 from udfs.late import late_raw_dead_letter, record_json
 from udfs.lru import LruCache
@@ -85,6 +87,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.points = self.history = self.windows = self.pending = None
         self.cache: LruCache = LruCache(cache_size)
         self.counters: dict = {}
+        self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
 
     def open(self, runtime_context: RuntimeContext):
         self.points = runtime_context.get_list_state(ListStateDescriptor("agent-points", PICKLED))
@@ -94,6 +97,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
         self.cache = LruCache(self.cache_size)
+        self.ingest.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("agents")
         self.counters = {name: group.counter(name) for name in (
             "event_duplicates", "late_agent_events", "facts_joined", "late_puts",
@@ -108,11 +112,14 @@ class AgentStateFunction(KeyedCoProcessFunction):
             history = self.history.value()
             if history is not None:
                 restore_history(st, history)
-            for ws, (ctrs, emitted) in self.windows.items():
+            for ws, stored in self.windows.items():
+                ctrs, emitted, frozen = stored if len(stored) == 3 else (*stored, None)
                 if ctrs is not None:
                     st.ctrs[ws] = ctrs
                 if emitted is not None:
                     st.emitted[ws] = emitted
+                if frozen is not None:
+                    st.frozen[ws] = frozen
             restore_waiting(st, self.pending.items())
             self.cache.put(agent_arn, st)
         return st
@@ -125,11 +132,13 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if history:
             self.history.update(stored_history(st))
         for ws in windows:
-            ctrs, emitted = st.ctrs.get(ws), st.emitted.get(ws)
-            if ctrs is None and emitted is None:
+            ctrs, emitted, frozen = st.ctrs.get(ws), st.emitted.get(ws), st.frozen.get(ws)
+            if ctrs is None and emitted is None and frozen is None:
                 self.windows.remove(ws)
-            else:
+            elif frozen is None:
                 self.windows.put(ws, (ctrs, emitted))
+            else:
+                self.windows.put(ws, (ctrs, emitted, frozen))
 
     def _drop(self, agent_arn: str) -> None:
         """The agent is quiet past its retention with nothing left to emit (SPEC §3)."""
@@ -171,12 +180,16 @@ class AgentStateFunction(KeyedCoProcessFunction):
                                            late_raw_dead_letter(stream, raw, key))
 
     # -- agent events -----------------------------------------------------------------------
-    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from self._agent_event(value, ctx)
+    def process_element1(self, raw, ctx: KeyedCoProcessFunction.Context):
+        ev, dead = self.ingest.parse(raw)
+        if dead is not None:
+            yield OUTPUT_TAG, dead
+            return
+        yield from self._agent_event(ev, ctx, raw)
 
     def _agent_event(self, ev, ctx, raw: Optional[str] = None):
-        """One agent event; ``raw``: the input as received, for its late dead letter (the
-        normalized record stands in while the operator receives records, not raw lines)."""
+        """One parsed agent event; ``raw``: the input as received, for its late dead letter (the
+        normalized record's JSON stands in when there is none, as in unit tests)."""
         wm = ctx.timer_service().current_watermark()
         if event_is_late(ev.event_ms, wm, self.s):
             self.counters["late_agent_events"].inc()
@@ -279,6 +292,6 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if after.drop:
             self._drop(agent_arn)
         else:
-            changed = after.pruned.windows if row is None else (*after.pruned.windows, ws)
+            changed = after.windows if row is None else (*after.windows, ws)
             self._store(st, after.pruned.points, after.pruned.history, changed)
         return [] if row is None else [row]

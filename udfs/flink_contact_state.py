@@ -1,11 +1,11 @@
 """The operator keyed by ContactId: dedupe contact events and CTRs into contact facts.
 
-Input 1: normalized contact events, input 2: normalized CTRs (both keyed by ContactId). Decisions
-live in ``udfs.contact_state``; this wrapper gives them the watermark (contact events are late past
-``--allowed-lateness``, CTRs past ``--ctr-allowed-lateness``), keeps the state and the cleanup
-timer, and routes what the decisions return: queue puts on the main output (as Row(queue key,
-put)), agent puts on a side output (as Row(agent ARN, put)), refused records (late, after
-clearing) to the dead-letter rows with the raw input.
+Input 1: contact events, input 2: CTRs (both keyed by ContactId, raw JSON, parsed at the entry).
+Decisions live in ``udfs.contact_state``; this wrapper gives them the watermark (contact events
+are late past ``--allowed-lateness``, CTRs past ``--ctr-allowed-lateness``), keeps the state and
+the cleanup timer, and routes what the decisions return: queue puts on the main output (as
+Row(queue key, put)), agent puts on a side output (as Row(agent ARN, put)), refused records (late,
+after clearing) to the dead-letter rows with the raw input as received.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from udfs.contact_state import (
     queue_key,
     to_stored,
 )
-from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG, dead_letter_row
+from udfs.flink_ingest import Ingest
+from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG
 from udfs.late import after_clearing_dead_letter, late_dead_letter
 from udfs.records import STREAM_CONTACT_EVENTS, STREAM_CTRS
-from udfs.settings import DEADLETTER, Settings
+from udfs.settings import Settings
 from udfs.windows import is_late
 
 AFTER_CLEARING_WHAT = {
@@ -50,10 +51,14 @@ class ContactStateFunction(KeyedCoProcessFunction):
         self.s = settings
         self.state = None
         self.counters: dict = {}
+        self.ingest_events = Ingest(STREAM_CONTACT_EVENTS, settings)
+        self.ingest_ctrs = Ingest(STREAM_CTRS, settings)
 
     def open(self, runtime_context: RuntimeContext):
         self.state = runtime_context.get_state(
             ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY()))
+        self.ingest_events.open(runtime_context)
+        self.ingest_ctrs.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("contacts")
         self.counters = {name: group.counter(name) for name in (
             "ctr_duplicates", "ctr_unchanged", "facts", "event_duplicates",
@@ -78,7 +83,8 @@ class ContactStateFunction(KeyedCoProcessFunction):
             d = late_dead_letter(stream, raw, key)
         else:
             d = after_clearing_dead_letter(stream, raw, key, AFTER_CLEARING_WHAT[stream])
-        return OUTPUT_TAG, dead_letter_row(self.s.outputs[DEADLETTER], d)
+        ingest = self.ingest_events if stream == STREAM_CONTACT_EVENTS else self.ingest_ctrs
+        return OUTPUT_TAG, ingest.dead(d)  # counted per (stream, kind) with the parse errors
 
     def _load(self) -> ContactState:
         stored = self.state.value()
@@ -99,8 +105,11 @@ class ContactStateFunction(KeyedCoProcessFunction):
         """The cleanup timer already registered for this contact (none for a new one)."""
         return -1 if st.last_event_ms == 0 else cleanup_timer_ms(st, self.s.contact_retention_ms)
 
-    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        raw, ev = value, value  # raw: the input string as received, once the lead's change lands
+    def process_element1(self, raw, ctx: KeyedCoProcessFunction.Context):
+        ev, dead = self.ingest_events.parse(raw)
+        if dead is not None:
+            yield OUTPUT_TAG, dead
+            return
         st = self._load()
         outcome = contact_event_outcome(st, ev, self._closed(ctx, self.s.allowed_lateness_ms))
         if outcome == DUPLICATE:  # a repeat changes nothing, however late it comes
@@ -112,8 +121,11 @@ class ContactStateFunction(KeyedCoProcessFunction):
         timer_before = self._timer_before(st)
         yield from self._finish(st, timer_before, on_contact_event(st, ev), ctx)
 
-    def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
-        raw, rec = value, value  # raw: the input string as received, once the lead's change lands
+    def process_element2(self, raw, ctx: KeyedCoProcessFunction.Context):
+        rec, dead = self.ingest_ctrs.parse(raw)
+        if dead is not None:
+            yield OUTPUT_TAG, dead
+            return
         st = self._load()
         timer_before = self._timer_before(st)
         outcome, outputs = on_ctr(st, rec, self.s.window_ms,

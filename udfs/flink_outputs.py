@@ -23,8 +23,8 @@ OUTPUT_TAG = OutputTag("records", OUTPUT_ROW_TYPE)
 # Records on their way to a keyed operator travel as Row(key, record), so Flink keys them in Java
 # (PyFlink's key_by would run one more Python step per record to compute the key and re-pickle).
 KEYED_TYPE = Types.ROW([Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
-# ... and out of a normalizer as (Row(key, record), event time ms) for the Java timestamp assigner
-TIMED_KEYED_TYPE = Types.TUPLE([KEYED_TYPE, Types.LONG()])
+# Raw input records on their way to a keyed operator: Row(key, raw JSON) (the operator parses).
+KEYED_RAW_TYPE = Types.ROW([Types.STRING(), Types.STRING()])
 AGENT_PUT_TAG = OutputTag("agent-puts", KEYED_TYPE)
 
 
