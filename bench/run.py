@@ -15,7 +15,12 @@ Phases, all against one local KRaft broker (``tools.kafka_local``) started here:
 2. ``passthrough``: the same sources into a DiscardingSink, no Python (``bench.passthrough``);
 3. ``process``: phase 1 in process mode (stopped after ``--process-timeout``; the rate is then
    taken from the records read so far);
-4. ``latency``: an unbounded run fed in realtime at ``--rate`` records/s (``bench.latency``).
+4. ``latency``: an unbounded run fed in realtime at ``--rate`` records/s (``bench.latency``);
+5. ``scaleout``: the same bounded job on the standalone cluster (``tools.cluster``) with 1 and
+   then 2 TaskManagers of one slot, at parallelism 1 and 2 (``bench.scaleout``).
+
+Input topics have ``--partitions`` partitions (default 4; keyed by ContactId / AgentARN), so every
+phase reads them as production does.
 
 Progress goes to stderr; the last line on stdout is one JSON object with every figure.
 The machine is shared and small: rerun before trusting a difference of less than ~20 %.
@@ -51,7 +56,7 @@ from tests.kafka_io import job_args
 from tools.sim.config import FaultConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("thread", "passthrough", "process", "latency")
+PHASES = ("thread", "passthrough", "process", "latency", "scaleout")
 MARK_START = "<!-- bench:results:start -->"
 MARK_END = "<!-- bench:results:end -->"
 
@@ -74,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phases", default=",".join(PHASES),
                    help=f"comma-separated subset of {','.join(PHASES)}")
     p.add_argument("--seed", type=int, default=1, help="simulator seed")
+    p.add_argument("--partitions", type=int, default=4, help="partitions of each input topic")
     p.add_argument("--checkpoint-interval", default="5s",
                    help="checkpoint interval of the bounded runs (the sink commits on each)")
     p.add_argument("--min-pause", default="1s", help="min pause between checkpoints (bounded)")
@@ -197,7 +203,7 @@ def run_all(args: argparse.Namespace, phases: list[str], work: Path, bootstrap: 
     results: dict = {"machine": machine.describe(), "phases": phases,
                      "command": "python -m bench.run " + " ".join(sys.argv[1:])}
     runs: dict[str, JobRun] = {}
-    if set(phases) & {"thread", "passthrough", "process"}:
+    if set(phases) & {"thread", "passthrough", "process", "scaleout"}:
         bounded_phases(args, phases, work, bootstrap, results, runs)
     if "latency" in phases:
         results["latency"] = latency_phase(args, work, bootstrap)
@@ -209,10 +215,12 @@ def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, boot
     """Produce the bulk workload once, then run the bounded phases on it."""
     cfg = scaled_config(args.events, args.seed)
     log(f"workload: {describe(cfg)} (scaled for ~{args.events:,} events)")
-    workload = produce_workload(bootstrap, cfg, f"bench.in.{uuid.uuid4().hex[:6]}")
+    workload = produce_workload(bootstrap, cfg, f"bench.in.{uuid.uuid4().hex[:6]}",
+                                partitions=args.partitions)
     results["workload"] = {"events": workload.total, "by_stream": workload.counts,
                            "mib": round(workload.bytes_total / 2**20, 1),
                            "simulator": describe(cfg), "agents": cfg.agents,
+                           "partitions": workload.partitions,
                            "produce_s": round(workload.produce_s, 1)}
     log(f"workload: {workload.total:,} events ({workload.bytes_total / 2**20:,.0f} MiB) "
         f"produced in {workload.produce_s:.0f} s")
@@ -235,6 +243,12 @@ def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, boot
         results["process"] = runs["process"].summary()
         if runs["process"].timed_out:
             results["process"]["partial_events_per_sec"] = partial_rate(runs["process"])
+    if "scaleout" in phases:
+        from bench.scaleout import scaleout_phase
+
+        results["scaleout"] = scaleout_phase(bootstrap, workload, work,
+                                             ["--execution-mode", "thread", *ck],
+                                             args.run_timeout)
 
 
 def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
@@ -318,6 +332,8 @@ def headline(r: dict) -> dict:
                               "checkpoint" if state is not None else "pickled ContactState mean"),
         "state_bytes_per_contact_pickled": pk.get("mean_bytes"),
         "state_bytes_per_contact_slope": ck.get("bytes_per_contact_slope"),
+        "taskmanagers_2_speedup": r.get("scaleout", {}).get("taskmanagers_2_speedup"),
+        "taskmanagers_same_outputs": r.get("scaleout", {}).get("same_outputs"),
     }
     return {**r, **flat}
 
@@ -352,6 +368,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     unknown = set(phases) - set(PHASES)
     if unknown:
         print(f"error: --phases: unknown {sorted(unknown)}", file=sys.stderr)
+        return 2
+    if args.partitions < 1:
+        print("error: --partitions: must be >= 1", file=sys.stderr)
         return 2
     stamp = time.strftime("%Y%m%d-%H%M%S")
     work = (args.work_dir or ROOT / "var" / "bench" / stamp).resolve()

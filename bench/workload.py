@@ -79,6 +79,7 @@ class Workload:
     # Lines of a 1/STATE_SAMPLE_EVERY sample of contacts (stream, value), delivery order.
     sample_lines: list[tuple[str, bytes]] = field(default_factory=list)
     bytes_total: int = 0
+    partitions: int = 1  # of each input topic (records keyed by ContactId / AgentARN)
 
     @property
     def total(self) -> int:
@@ -106,11 +107,13 @@ def _tap(records: Iterator[DeliveredRecord], wl: Workload) -> Iterator[Delivered
 
 
 def produce_workload(bootstrap: str, cfg: SimConfig, prefix: str,
-                     quiet: bool = False) -> Workload:
-    """Create fresh input topics named ``{prefix}.{stream}`` and produce the simulation."""
+                     quiet: bool = False, partitions: int = 1) -> Workload:
+    """Create fresh input topics named ``{prefix}.{stream}`` (``partitions`` each) and produce
+    the simulation, keyed as Connect's producers key it."""
     topics = {s: f"{prefix}.{s}" for s in STREAMS}
-    create_topics(bootstrap, list(topics.values()), configs=KEEP_FOREVER)
-    wl = Workload(topics, {}, cfg, 0.0, keys={CONTACT_EVENTS: [], CTRS: []})
+    create_topics(bootstrap, list(topics.values()), partitions=partitions, configs=KEEP_FOREVER)
+    wl = Workload(topics, {}, cfg, 0.0, keys={CONTACT_EVENTS: [], CTRS: []},
+                  partitions=partitions)
     sim = Simulation(cfg)
     progress = Progress(cfg.start_ms, cfg.end_ms, enabled=not quiet, every_s=10.0,
                         what="bench: simulate+produce")

@@ -182,9 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a Kafka source partition without records for this long stops holding "
                         "back the watermark")
     k.add_argument("--max-watermark-drift", default="10m",
-                   help="watermark alignment (Kafka / Kinesis): a feed whose watermark runs this "
-                        "far ahead of the slowest feed's pauses its reading, so in a backfill or "
-                        "catch-up one feed cannot run hours ahead and pile up state; 0 = off")
+                   help="watermark alignment (unbounded Kafka / Kinesis): a feed whose watermark "
+                        "runs this far ahead of the slowest feed's pauses its reading, so in a "
+                        "backfill or catch-up one feed cannot run hours ahead and pile up state; "
+                        "0 = off; --bounded runs do not align (their partitions end, which the "
+                        "Kafka connector's split pausing does not survive: FLINK-39728)")
     k.add_argument("--transactional-id-prefix", default="connect-metrics",
                    help="prefix of the exactly-once sink's Kafka transactional ids")
     k.add_argument("--transaction-timeout", default="15m",

@@ -167,9 +167,14 @@ def source_factory(env, cfg: JobConfig) -> SourceFactory:
             return file_source(env, path, stream, cfg, EventTime(out_of_orderness_ms)) \
                 if path else None
         # A bounded replay must not declare a slow split idle: the others would run ahead and
-        # turn its records late. Idleness is for live streams that really go quiet.
-        idle = None if cfg.bounded else cfg.idleness_ms
-        event_time = EventTime(out_of_orderness_ms, idle, cfg.max_watermark_drift_ms)
+        # turn its records late. Idleness is for live streams that really go quiet. Alignment
+        # only unbounded: a bounded source finishes its splits, and the Kafka connector's split
+        # pausing races with that (FLINK-39728: "No current assignment for partition").
+        if cfg.bounded:
+            event_time = EventTime(out_of_orderness_ms)
+        else:
+            event_time = EventTime(out_of_orderness_ms, cfg.idleness_ms,
+                                   cfg.max_watermark_drift_ms)
         if cfg.source == "kinesis":
             arn = cfg.streams_in.get(stream)
             return kinesis_source(env, cfg, arn, stream, event_time, suffix) if arn else None

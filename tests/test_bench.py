@@ -18,17 +18,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ("events_per_sec_per_slot", "process_mode_events_per_sec",
             "passthrough_events_per_sec", "p50_latency_s", "p99_latency_s",
-            "state_bytes_per_contact")
+            "state_bytes_per_contact", "taskmanagers_2_speedup")
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(660)
 def test_quick_benchmark_reports_every_figure(kafka_bootstrap: str, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--bootstrap-servers", kafka_bootstrap,
          "--work-dir", str(tmp_path / "work")],
-        cwd=ROOT, capture_output=True, text=True, timeout=400, check=False)
+        cwd=ROOT, capture_output=True, text=True, timeout=640, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     lines = proc.stdout.strip().splitlines()
     assert lines, proc.stderr[-4000:]
@@ -53,5 +53,9 @@ def test_quick_benchmark_reports_every_figure(kafka_bootstrap: str, tmp_path: Pa
     assert result["latency"]["from_ideal_watermark_s"]["count"] >= 10
     assert 50 < result["state_bytes_per_contact"] < 100_000
     assert 50 < result["state_bytes_per_contact_pickled"] < 100_000
+    # scale-out on the standalone cluster: 1 and 2 TaskManagers x 1 slot, the same outputs
+    assert [r["taskmanagers"] for r in result["scaleout"]["runs"]] == [1, 2]
+    assert result["scaleout"]["same_outputs"] is True
+    assert result["workload"]["partitions"] == 4
     # the quick run must not touch the committed BENCHMARKS.md
     assert "BENCHMARKS.md" not in proc.stderr

@@ -48,7 +48,8 @@ def produce_hour(bootstrap: str, topics: dict[str, str], hour: SimulatedHour) ->
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("partitions,parallelism", [(4, 2), (8, 2), (1, 2), (8, 1)])
+@pytest.mark.parametrize("partitions,parallelism",
+                         [(1, 1), (1, 2), (4, 1), (4, 2), (8, 1), (8, 2)])
 def test_kafka_any_partitions_and_parallelism_equal_the_reference(
         kafka_bootstrap: str, kafka_topics, hour: SimulatedHour, partitions: int,
         parallelism: int) -> None:
