@@ -149,10 +149,7 @@ def test_simulated_long_acw_counts_within_the_ctr_lateness_and_dead_letters_beyo
     topics = kafka_topics(INPUTS + OUTPUTS[3:], compacted=OUTPUTS[:3])
     produced: dict = {s: [] for s in INPUTS}
     log = tmp_path / "job.log"
-    # --allowed-lateness 2h: the agent operator still checks CTR puts against the allowed
-    # lateness, not the CTR one (branch agents); contact events are all on time here anyway
-    job = start_unbounded(kafka_bootstrap, topics, ["--idleness", "3s", "--allowed-lateness",
-                                                    "2h"], log_path=str(log))
+    job = start_unbounded(kafka_bootstrap, topics, ["--idleness", "3s"], log_path=str(log))
     outputs = [topics[o] for o in OUTPUTS]
     try:
         for chunk in chunks:
