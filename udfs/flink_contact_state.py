@@ -15,11 +15,11 @@ from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.contact_state import (
-    AFTER_CLEARING,
     APPLIED,
     DUPLICATE,
     FACT,
     LATE,
+    REFUSED,
     AgentPut,
     ContactState,
     cleanup_timer_ms,
@@ -133,7 +133,7 @@ class ContactStateFunction(KeyedCoProcessFunction):
         if outcome == DUPLICATE:
             self.counters["ctr_duplicates"].inc()
             return
-        if outcome in (LATE, AFTER_CLEARING):
+        if outcome in REFUSED:
             yield self._refused(STREAM_CTRS, outcome, raw, rec.contact_id)
             return
         self.counters["facts" if outcome == FACT else "ctr_unchanged"].inc()
