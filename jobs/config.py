@@ -274,7 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-of-orderness", default="60s", help="bounded out-of-orderness per stream")
     s.add_argument("--allowed-lateness", default="15m",
                    help="late data within this re-emits a window with revision+1; later data "
-                        "goes to the dead-letter output with error 'late'")
+                        "goes to the dead-letter output with error 'late' (contact events, "
+                        "agent events)")
+    s.add_argument("--ctr-allowed-lateness", default="2h",
+                   help="the allowed lateness of CTRs (Connect writes a CTR when after-contact "
+                        "work ends): windows with CTR contributions stay revisable this long")
     s.add_argument("--max-future", default=None, metavar="DURATION",
                    help="an event time more than this ahead of the wall clock is dead-lettered "
                         "as bad_value (one wrong clock must not drag a stream's watermark and "
@@ -446,6 +450,8 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
         window_ms=window_ms,
         out_of_orderness_ms=parse_duration_ms(args.out_of_orderness, "--out-of-orderness"),
         allowed_lateness_ms=parse_duration_ms(args.allowed_lateness, "--allowed-lateness"),
+        ctr_allowed_lateness_ms=parse_duration_ms(args.ctr_allowed_lateness,
+                                                  "--ctr-allowed-lateness"),
         thresholds=parse_thresholds(args.thresholds),
         contact_retention_ms=parse_duration_ms(args.contact_retention, "--contact-retention"),
         dedupe_retention_ms=parse_duration_ms(args.dedupe_retention, "--dedupe-retention"),
@@ -466,6 +472,11 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
                           f"{args.live_interval!r}")
     if settings.dedupe_retention_ms < settings.contact_retention_ms:
         raise ConfigError("--dedupe-retention: must be >= --contact-retention")
+    if settings.contact_retention_ms < max(settings.allowed_lateness_ms,
+                                           settings.ctr_allowed_lateness_ms):
+        # a correction within the lateness would find its contact cleared and be refused
+        raise ConfigError("--contact-retention: must be >= --allowed-lateness and "
+                          "--ctr-allowed-lateness")
     if settings.agent_timeout_ms <= 0:
         raise ConfigError("--agent-timeout: must be > 0")
     if settings.max_record_bytes < MIN_RECORD_BYTES:
@@ -578,6 +589,7 @@ def describe(cfg: JobConfig) -> str:
     kafka = {k: _redact(k, v) for k, v in cfg.kafka_properties.items()}
     return (f"source={cfg.source} sink={cfg.sink} window={s.window_ms}ms "
             f"out_of_orderness={s.out_of_orderness_ms}ms lateness={s.allowed_lateness_ms}ms "
-            f"thresholds={list(s.thresholds)} parallelism={cfg.parallelism} "
+            f"ctr_lateness={s.ctr_allowed_lateness_ms}ms thresholds={list(s.thresholds)} "
+            f"parallelism={cfg.parallelism} "
             f"mode={cfg.execution_mode} kafka_properties={kafka}"
             + (f" kinesis_streams={cfg.streams_in}" if cfg.source == "kinesis" else ""))

@@ -81,6 +81,9 @@ class MapState(_Keyed):
     def items(self):
         return list(self._map().items())
 
+    def contains(self, key) -> bool:
+        return key in self._get({})
+
     def is_empty(self) -> bool:
         return not self._get({})
 
@@ -148,7 +151,7 @@ class _Context:
 
 
 class Harness:
-    """One keyed two-input operator instance; ``out`` collects everything it emitted."""
+    """One keyed operator instance (one or two inputs); ``out`` collects everything it emitted."""
 
     def __init__(self, function: Any):
         self.fn = function
@@ -167,6 +170,11 @@ class Harness:
     def _run(self, gen: Iterable) -> None:
         if gen is not None:
             self.out.extend(gen)
+
+    def element(self, key, value) -> None:
+        """One record into a one-input keyed function (``process_element``)."""
+        self.key = key
+        self._run(self.fn.process_element(value, self.ctx))
 
     def element1(self, key, value) -> None:
         self.key = key

@@ -20,7 +20,8 @@ from udfs.flink_outputs import OUTPUT_TAG
 from udfs.settings import Settings
 from udfs.timestamps import parse_iso_ms
 
-SET = Settings()
+# CTRs as late as the events (the CTR lateness has its own tests, ``CtrLateness``)
+SET = Settings(ctr_allowed_lateness_ms=Settings().allowed_lateness_ms)
 OOO = SET.out_of_orderness_ms
 DAY = 24 * 60 * MIN
 

@@ -33,7 +33,8 @@ from udfs.agent_state import AgentState, insert_event, put_ctr
 from udfs.contact_state import AgentPut
 from udfs.settings import Settings
 
-SET = Settings()
+# CTRs as late as the events (the CTR lateness has its own tests, ``CtrLateness``)
+SET = Settings(ctr_allowed_lateness_ms=Settings().allowed_lateness_ms)
 HOUR = 60 * MIN
 RETENTION = SET.contact_retention_ms
 

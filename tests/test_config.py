@@ -121,11 +121,13 @@ def test_sink_defaults_to_the_source() -> None:
 
 def test_flags_are_applied(files_args: list[str]) -> None:
     cfg = parse_args([*files_args, "--window", "5m", "--allowed-lateness", "0s",
+                      "--ctr-allowed-lateness", "30m",
                       "--thresholds", "30, 15,15", "--parallelism", "4", "--bounded",
                       "--no-create-topics", "--queue-metrics-topic", "q.out",
                       "--kafka-property", "security.protocol=SSL", "--kafka-property", "a=b=c"])
     assert cfg.settings.window_ms == 300_000
     assert cfg.settings.allowed_lateness_ms == 0
+    assert cfg.settings.ctr_allowed_lateness_ms == 1_800_000
     assert cfg.settings.thresholds == (15, 30)
     assert cfg.settings.outputs["queue"] == "q.out"
     assert (cfg.parallelism, cfg.bounded, cfg.create_topics) == (4, True, False)
@@ -212,6 +214,8 @@ def test_bad_thresholds_name_the_flag(text: str) -> None:
         (["--window", "sixty"], "--window"),
         (["--thresholds", "a,b"], "--thresholds"),
         (["--allowed-lateness", "15 minutes"], "--allowed-lateness"),
+        (["--ctr-allowed-lateness", "2 hours"], "--ctr-allowed-lateness"),
+        (["--ctr-allowed-lateness", "25h"], "--contact-retention"),  # longer than the 24 h
         (["--dedupe-retention", "1h"], "--dedupe-retention"),  # shorter than 24 h retention
         (["--agent-timeout", "0s"], "--agent-timeout"),
         (["--parallelism", "0"], "--parallelism"),
@@ -419,7 +423,8 @@ def test_describe_redacts_secrets(tmp_path: Path) -> None:
     assert "'security.protocol': 'SASL_SSL'" in text
     assert "'sasl.mechanism': 'AWS_MSK_IAM'" in text
     assert text.startswith("source=kafka sink=kafka window=300000ms out_of_orderness=60000ms "
-                           "lateness=900000ms thresholds=[20, 60] parallelism=4 mode=thread")
+                           "lateness=900000ms ctr_lateness=7200000ms thresholds=[20, 60] "
+                           "parallelism=4 mode=thread")
 
 
 def test_bad_kafka_property_error_does_not_echo_a_secret(files_args: list[str]) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Union
+import json
+from typing import Optional, Union
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +24,11 @@ from tests.builders import (
 )
 from udfs.contact_metrics import ctr_contribution
 from udfs.contact_state import (
+    AFTER_CLEARING,
+    APPLIED,
     CONNECTED_TO_AGENT,
+    DUPLICATE,
+    LATE,
     QUEUED,
     AgentPut,
     ContactState,
@@ -32,6 +37,7 @@ from udfs.contact_state import (
     SignalPut,
     cleanup_timer_ms,
     cleanup_times,
+    contact_event_outcome,
     fact_ref,
     from_stored,
     is_duplicate,
@@ -329,12 +335,91 @@ def test_copy_after_cleanup_is_deduped_and_never_counts_twice() -> None:
     assert kept is not None
     assert on_ctr(kept, rec, W) == ("duplicate", [])
     assert on_ctr(kept, rec._replace(last_update_ms=T0), W) == ("duplicate", [])
-    # a newer, different copy after cleanup is accepted as unchanged: no second contribution
+    # a newer copy after cleanup is refused (a dead letter), never counted a second time, and
+    # the state stays as it was, so its re-delivery is refused the same way
     newer = ctr(updated=T0 + 30 * MIN, after_contact_work_duration=30.0)
-    assert on_ctr(kept, newer, W) == ("unchanged", [])
-    assert (kept.fingerprint, kept.fact, kept.revision) == (T0 + 30 * MIN, None, 1)
-    # and signals after cleanup do not count either
-    assert on_contact_event(kept, contact_event(QUEUED, at=T0)) == []
+    before = copy.deepcopy(kept)
+    assert on_ctr(kept, newer, W) == ("after_clearing", [])
+    assert kept == before
+    assert on_ctr(kept, newer, W) == ("after_clearing", [])
+    # even a newer copy with the very same facts: after clearing nothing proves it a duplicate
+    assert on_ctr(kept, rec._replace(last_update_ms=T0 + 40 * MIN), W)[0] == "after_clearing"
+    assert on_ctr(kept, newer, W, closed_before(T0 + HOUR)) == ("late", [])
+
+
+def test_contact_events_after_cleanup_with_a_signal_are_refused() -> None:
+    state = accepted(ctr())
+    on_contact_event(state, contact_event(QUEUED, at=T0 + 10 * S))
+    kept = on_cleanup(state, T0 + 90 * S + RETENTION, RETENTION, DEDUPE_RETENTION)
+    assert kept is not None and kept.cleared
+    for kind in (QUEUED, CONNECTED_TO_AGENT):  # the repeat of the counted one included
+        assert contact_event_outcome(kept, contact_event(kind, at=T0 + 10 * S)) == AFTER_CLEARING
+    # an event without a signal changes nothing, with or without the state
+    for ev in (contact_event("DISCONNECTED", at=T0 + 90 * S),
+               contact_event(QUEUED, at=T0 + 10 * S, queue=None)):
+        assert contact_event_outcome(kept, ev) == APPLIED
+        assert on_contact_event(kept, ev) == []
+
+
+def test_contact_event_outcomes_before_cleanup() -> None:
+    state = ContactState()
+    ev = contact_event(QUEUED, at=T0 + 10 * S)
+    assert contact_event_outcome(state, ev) == APPLIED
+    on_contact_event(state, ev)
+    closed = closed_before(T0 + 10 * MIN)
+    assert contact_event_outcome(state, ev, closed) == DUPLICATE  # a repeat, however late
+    assert contact_event_outcome(state, contact_event(QUEUED, at=T0 + 5 * S), closed) == LATE
+    assert contact_event_outcome(state, contact_event(QUEUED, at=T0 + 11 * MIN), closed) == APPLIED
+
+
+# --- late as a whole (SPEC §3) -----------------------------------------------------------------
+
+
+def closed_before(ms: int):
+    """``is_closed`` for windows that end at or before ``ms``."""
+    return lambda ts: window_start(ts, W) + W <= ms
+
+
+def test_copy_retracting_from_a_closed_window_is_late_as_a_whole() -> None:
+    # copy 1 without DisconnectTimestamp: event time LastUpdateTimestamp 10:00:30 -> window 10:00
+    first = ctr(at=T0 + 30 * S, updated=T0 + 30 * S, disconnect_ms=None)
+    state = accepted(first)
+    before = copy.deepcopy(state)
+    # copy 2 at 10:19 arrives when the 10:00 window is closed for good: refused, the old copy
+    # keeps counting (no retraction that downstream could not apply, never in two windows)
+    second = ctr(at=T0 + 19 * MIN, updated=T0 + 19 * MIN + 10 * S)
+    assert on_ctr(state, second, W, closed_before(T0 + 5 * MIN)) == ("late", [])
+    assert state == before
+    assert on_ctr(state, second, W, closed_before(T0 + 5 * MIN)) == ("late", [])  # re-delivery
+    # with the 10:00 window still open it is an ordinary revision that moves the contribution
+    outcome, outputs = on_ctr(state, second, W, closed_before(T0))
+    assert outcome == "fact"
+    assert outputs[0] == QueuePut(QUEUE_A, "VOICE", T0 + 30 * S, "c1", None)
+
+
+def test_copy_retracting_only_an_agent_contribution_from_a_closed_window_is_late() -> None:
+    first = ctr(at=T0 + 30 * S, queue=False)
+    state = accepted(first)
+    second = ctr(at=T0 + 19 * MIN, queue=False, agent_arn=AGENT_B)
+    assert on_ctr(state, second, W, closed_before(T0 + 5 * MIN)) == ("late", [])
+    # without an agent the old copy contributed to no window: nothing to retract, accepted
+    state = accepted(ctr(at=T0 + 30 * S, queue=False, agent=False))
+    outcome, _ = on_ctr(state, ctr(at=T0 + 19 * MIN, queue=False, agent=False,
+                                   disconnect_reason="X"), W, closed_before(T0 + 5 * MIN))
+    assert outcome == "fact"
+
+
+def test_copy_in_its_own_closed_window_is_late_unless_it_changes_nothing() -> None:
+    first = ctr(at=T0 + 30 * S, updated=T0 + MIN)
+    state = accepted(first)
+    closed = closed_before(T0 + 5 * MIN)
+    changed = ctr(at=T0 + 30 * S, updated=T0 + 2 * MIN, after_contact_work_duration=99.0)
+    assert on_ctr(state, changed, W, closed) == ("late", [])
+    assert on_ctr(ContactState(), changed, W, closed) == ("late", [])
+    # a newer copy with the same facts is provably a duplicate of what was counted
+    same = first._replace(last_update_ms=T0 + 3 * MIN)
+    assert on_ctr(state, same, W, closed) == ("unchanged", [])
+    assert state.fingerprint == T0 + 3 * MIN
 
 
 # --- property: every contact counts exactly once whatever the arrival order ------------------
@@ -479,3 +564,95 @@ def test_cleanup_timer_is_rounded_up_so_a_contact_shares_one_timer() -> None:
     # a later firing still clears (on_cleanup compares with the exact time)
     kept = on_cleanup(accepted(ctr()), timer + RETENTION, RETENTION, DEDUPE_RETENTION)
     assert kept is not None and kept.cleared
+
+
+# --- the operator's routing (udfs.flink_contact_state through the keyed harness) --------------
+
+
+def _stamp_all(node: object, iso: str) -> None:
+    """Every ``*Timestamp`` / ``*timestamp`` field of a payload set to ``iso``."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k.lower().endswith("timestamp") and isinstance(v, str):
+                node[k] = iso
+            else:
+                _stamp_all(v, iso)
+
+
+def raw_ctr(cid: str, at: int, updated: Optional[int] = None, disconnect: bool = True,
+            acw: int = 10) -> str:
+    """A CTR line disconnected at ``at`` (epoch ms) in queue "support", handled by "ann"."""
+    from tests.payloads import ctr as ctr_line
+    from udfs.timestamps import format_iso_ms
+
+    rec = json.loads(ctr_line(cid, last_update="08:00:00", disconnect="08:00:00",
+                              queue="support", enqueued="08:00:00", dequeued="08:00:00",
+                              duration=5, agent="ann", connected="08:00:00", interaction=30,
+                              acw=acw))
+    _stamp_all(rec, format_iso_ms(at))
+    rec["LastUpdateTimestamp"] = format_iso_ms(at if updated is None else updated)
+    if not disconnect:
+        rec["DisconnectTimestamp"] = None
+    return json.dumps(rec)
+
+
+def raw_queued(cid: str, at: int) -> str:
+    from tests.payloads import contact_event as event_line
+    from udfs.timestamps import format_iso_ms
+
+    ev = json.loads(event_line("QUEUED", cid, queue="support", enqueued="08:00:00"))
+    _stamp_all(ev, format_iso_ms(at))
+    ev["time"] = format_iso_ms(at - at % 1000)[:19] + "Z"
+    return json.dumps(ev)
+
+
+def test_operator_dead_letters_refused_records_with_their_raw_input() -> None:
+    from tests.operator_harness import Harness
+    from udfs.flink_contact_state import ContactStateFunction
+    from udfs.settings import Settings
+
+    def dead_letter_of(out) -> dict:
+        return json.loads(out[1][2])
+
+    settings = Settings(ctr_allowed_lateness_ms=5 * MIN)
+    h = Harness(ContactStateFunction(settings))
+    h.element2("c1", raw_ctr("c1", T0 + 30 * S, disconnect=False))
+    assert len(h.out) == 2  # a queue put and an agent put
+    h.advance(T0 + 18 * MIN)  # the 08:00 window is closed for good (5 min CTR lateness)
+    second = raw_ctr("c1", T0 + 19 * MIN, T0 + 19 * MIN + 10 * S)
+    h.element2("c1", second)
+    record = dead_letter_of(h.out[-1])
+    assert len(h.out) == 3
+    assert (record["error"], record["stream"], record["key"], record["raw"]) == (
+        "late", "ctrs", "c1", second)  # late as a whole, with the input as received
+    assert h.count("late_ctrs") == 1 and h.count("late") == 1  # the deadletter group too
+    # after the state is cleared a newer copy and a signal are refused with their own kind
+    h.advance(T0 + 30 * S + settings.contact_retention_ms + HOUR)
+    assert from_stored(h.data[("contact", "c1")]).cleared
+    now = T0 + 30 * S + RETENTION + HOUR
+    newer = raw_ctr("c1", now)
+    h.element2("c1", newer)
+    assert dead_letter_of(h.out[-1])["error"].startswith("after_clearing: ")
+    assert dead_letter_of(h.out[-1])["raw"] == newer
+    h.element2("c1", raw_ctr("c1", now - HOUR, now + 1000))
+    assert dead_letter_of(h.out[-1])["error"] == "late"  # late and after clearing: late
+    h.element1("c1", raw_queued("c1", now))
+    assert dead_letter_of(h.out[-1])["stream"] == "contact_events"
+    assert (len(h.out), h.count("after_clearing_contact_events")) == (6, 1)
+
+
+def test_operator_ctrs_have_their_own_allowed_lateness() -> None:
+    from tests.operator_harness import Harness
+    from udfs.flink_contact_state import ContactStateFunction
+    from udfs.settings import Settings
+
+    settings = Settings()  # contact events 15 min, CTRs 2 h
+    h = Harness(ContactStateFunction(settings))
+    h.advance(T0 + 90 * MIN)  # 90 min after the window of the contact's disconnect
+    h.element2("c1", raw_ctr("c1", T0 + 30 * S, acw=3000))  # 50 min of ACW
+    assert len(h.out) == 2 and h.count("facts") == 1  # a queue put and an agent put
+    h.element1("c1", raw_queued("c1", T0 + 10 * S))  # contact events: 15 min
+    assert h.count("late_contact_events") == 1
+    h.advance(T0 + MIN - 1 + settings.ctr_allowed_lateness_ms)
+    h.element2("c2", raw_ctr("c2", T0 + 30 * S))
+    assert h.count("late_ctrs") == 1 and '"error":"late"' in h.out[-1][1][2]

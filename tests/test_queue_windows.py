@@ -23,6 +23,8 @@ from udfs.queue_windows import (
     next_emission,
     window_numbers,
     window_queue_name,
+    window_times,
+    windows_due,
 )
 from udfs.records import AgentContact, ContactRecord
 
@@ -330,3 +332,47 @@ def test_digest_is_stable_across_processes() -> None:
         for seed in ("1", "2")
     }
     assert outputs == {digest(value).hex()}
+
+
+# --- the operator's retention (udfs.flink_queue_windows through the keyed harness) ------------
+
+
+def test_window_times_keep_windows_for_the_ctr_lateness_and_seal_signals_earlier() -> None:
+    minute, lateness, ctr_lateness = 60 * S, 15 * 60 * S, 2 * 3600 * S
+    times = window_times(T0, minute, lateness, ctr_lateness)
+    assert times == (T0 + minute - 1, T0 + minute - 1 + lateness, T0 + minute - 1 + ctr_lateness)
+    for i, t in enumerate(times):  # a timer maps back to its window whatever it is for
+        assert windows_due(t, minute, lateness, ctr_lateness)[i] == T0
+    assert window_times(T0, minute, lateness, lateness).seal is None
+    assert windows_due(T0, minute, lateness, lateness).seal is None
+
+
+def test_queue_key_keeps_windows_for_late_ctrs_and_nothing_after_its_retention() -> None:
+    from tests.operator_harness import Harness
+    from udfs.flink_queue_windows import QueueWindowsFunction
+    from udfs.settings import Settings
+
+    settings = Settings()  # 15 min allowed lateness, 2 h CTR allowed lateness
+    h = Harness(QueueWindowsFunction(settings))
+    key = f"{QUEUE_A}|VOICE"
+    first = ctr("c1", at=T0 + 40 * S)
+    h.element(key, QueuePut(QUEUE_A, "VOICE", first.event_ms, "c1", first))
+    h.element(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 10 * S), "c2", True))
+    h.advance(T0 + 60 * S - 1)
+    (row,) = h.out
+    assert '"revision":1' in row[2] and '"contacts_queued_by_enqueue":1' in row[2]
+    # past the allowed lateness: the signals are sealed into counts, a signal put is refused
+    h.advance(T0 + 60 * S - 1 + settings.allowed_lateness_ms)
+    win = h.data[("queue-windows", key)][T0]
+    assert (win.sealed, win.queued) == ((1, 0), set())
+    h.element(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 20 * S), "c3", True))
+    assert len(h.out) == 1 and h.count("late_puts") == 1
+    # an hour later a corrected CTR copy (long ACW) still revises the window
+    h.advance(T0 + 3600 * S)
+    newer = ctr("c1", at=T0 + 40 * S, after_contact_work_duration=1800.0)
+    h.element(key, QueuePut(QUEUE_A, "VOICE", newer.event_ms, "c1", newer))
+    row = h.out[-1]
+    assert '"revision":2' in row[2] and '"contacts_queued_by_enqueue":1' in row[2]
+    # past the CTR allowed lateness nothing of the key is left: no window, no name, no timer
+    h.advance(T0 + 60 * S - 1 + settings.ctr_allowed_lateness_ms)
+    assert h.data == {} and h.timers == []

@@ -16,6 +16,8 @@ timeline, agent B known only from CTRs, 60 s windows from 2024-01-15T08:00:00Z):
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import random
 from collections import Counter, defaultdict
@@ -26,9 +28,15 @@ import orjson
 import pytest
 
 from tools import simulate as cli
-from tools.reference import expected_agent_records, expected_metrics, expected_queue_records
+from tools.reference import (
+    expected_agent_records,
+    expected_metrics,
+    expected_queue_records,
+    late_ctr_ids,
+)
 from tools.sim import SimConfig, simulate
 from tools.sim.center import Center, build_center
+from tools.sim.config import CTR_LATENESS_MARGIN_S, FaultConfig
 from tools.sim.timefmt import iso_output, parse_iso
 from tools.sim.truth import AgentConfigTruth, AgentEventTruth, Customer, Segment, Truth
 
@@ -440,3 +448,64 @@ def test_reference_on_a_simulated_run_is_sane() -> None:
     assert sum(r["agent_non_response"] for r in metrics.agent) > 0
     assert any(r["error_time"] > 0 for r in metrics.agent)
     assert any(r["after_contact_work_time"] > 0 for r in metrics.agent)
+
+
+# --- CTR lateness: which CTRs count (the long-ACW fault mode) ---------------------------------
+
+
+def test_late_ctrs_are_decided_from_the_delivery_time_with_a_margin(
+        scripted: tuple[Truth, Center]) -> None:
+    truth, _ = copy.deepcopy(scripted)
+    lateness = truth.config.faults.ctr_lateness_s * 1000
+    margin = CTR_LATENESS_MARGIN_S * 1000
+    segs = {s.contact_id: s for s in truth.segments}
+    truth.last_event_ms = T0 + lateness + 4 * 3_600_000
+    segs["c1"].ctr_delivery_ms = segs["c1"].disconnect_ms + lateness - margin  # counts
+    c2 = segs["c2"]
+    c2.ctr_delivery_ms = c2.disconnect_ms + lateness + margin  # late
+    assert late_ctr_ids(truth) == {"c2"}
+    before = by_key(expected_queue_records(scripted[0]))
+    after = by_key(expected_queue_records(truth))
+    key = next(k for k, r in before.items() if r["contacts_abandoned"] == 1
+               and r["avg_queue_abandon_time"] == 7.0)
+    assert (before[key]["contacts_queued"] - after[key]["contacts_queued"]) == 1
+    c2.ctr_delivery_ms = c2.disconnect_ms + lateness  # too close to tell: the simulator's bug
+    with pytest.raises(ValueError, match="c2"):
+        late_ctr_ids(truth)
+    # late only while the feeds ran on past the delivery (else no watermark passed it)
+    c2.ctr_delivery_ms = c2.disconnect_ms + lateness + margin
+    truth.last_event_ms = c2.ctr_delivery_ms
+    with pytest.raises(ValueError):
+        late_ctr_ids(truth)
+
+
+def test_long_acw_fault_mode_reaches_the_limits() -> None:
+    faults = dataclasses.replace(FaultConfig.long_after_contact_work(), very_late_ctrs=0.25)
+    cfg = SimConfig(seed=7, agents=6, contacts=150, duration_s=3 * 3600, faults=faults)
+    result = simulate(cfg)
+    truth = result.truth
+    lateness = cfg.faults.ctr_lateness_s * 1000
+    acw = [s.acw_end_ms - s.agent_end_ms for s in truth.segments if s.acw_end_ms]
+    assert max(acw) > 40 * 60_000 and max(acw) <= 60 * 60_000
+    delays = [s.ctr_delivery_ms - s.disconnect_ms for s in truth.segments
+              if s.ctr_delivery_ms is not None]
+    late = late_ctr_ids(truth)  # raises if any delay is too close to the lateness
+    counted = [d for d in delays if d <= lateness]
+    assert max(counted) > lateness - 30 * 60_000  # exports delayed up to near the lateness
+    assert late and all(s.dup_plan == 0 for s in truth.segments if s.contact_id in late)
+    ctr_ids = [orjson.loads(line)["ContactId"] for line in result.ctrs]
+    assert all(ctr_ids.count(cid) == 1 for cid in late)  # no other copy of a late CTR
+    handled = sum(r["contacts_handled"] for r in expected_queue_records(truth))
+    assert handled == sum(1 for f in truth.final_ctrs()
+                          if f.queue_arn and f.connected_ms and f.contact_id not in late)
+
+
+def test_simulate_cli_long_acw_mode() -> None:
+    args = cli.build_parser().parse_args(["--long-acw-mode", "--ctr-lateness", "3600",
+                                          "--very-late-ctrs", "0"])
+    faults = cli.config_from_args(args).faults
+    assert (faults.long_acw, faults.delayed_ctrs, faults.very_late_ctrs,
+            faults.ctr_lateness_s) == (0.08, 0.05, 0.0, 3600)
+    plain = cli.config_from_args(cli.build_parser().parse_args([])).faults
+    assert (plain.long_acw, plain.delayed_ctrs, plain.very_late_ctrs) == (0.0, 0.0, 0.0)
+    assert plain == FaultConfig()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,36 @@ def test_a_15_minute_record_is_the_rollup_of_its_minutes(simulated_hour):
         for key, r in rolled.items():
             assert _close(got[key], r), (key, {f: (got[key][f], v) for f, v in r.items()
                                                if not _close(got[key][f], v)})
+# --- long after-contact work (issue 15 item 3) --------------------------------------------------
+
+LONG_ACW = replace(FaultConfig.long_after_contact_work(), very_late_ctrs=0.0)
+
+
+@pytest.fixture(scope="module")
+def long_acw_hour(tmp_path_factory) -> tuple[Path, dict, dict]:
+    """ACW up to 60 min and CTR exports delayed up to the CTR lateness (2 h) minus a margin:
+    every CTR arrives within the CTR allowed lateness, so all of them count."""
+    d = tmp_path_factory.mktemp("long-acw")
+    truth = generate(SimConfig(seed=5, agents=10, contacts=250, duration_s=3600,
+                               faults=LONG_ACW), d)
+    out = run_dir(str(d), str(d / "out"))
+    return d, truth, out
+
+
+def test_long_acw_ctrs_count_within_the_ctr_lateness(long_acw_hour):
+    d, truth, out = long_acw_hour
+    ctrs = [json.loads(line) for line in (d / "ctrs.jsonl").read_text().splitlines()
+            if line.startswith("{")]
+    acw = [c["Agent"]["AfterContactWorkDuration"] or 0 for c in ctrs if c.get("Agent")]
+    assert max(acw) > 1800 and sum(1 for a in acw if a > 900) >= 5  # the fault mode is on
+    assert truth["late_ctrs"] == []
+    for name in ("queue", "agent"):
+        expected = {r["key"]: r for r in read_jsonl(d / f"expected_{name}_metrics.jsonl")}
+        got = without_revision(out[f"{name}_metrics"])
+        assert set(got) == set(expected), name
+        for key, exp in expected.items():
+            if name == "queue" and exp["contacts_queued"] + exp["contacts_handled"] == 0:
+                assert got[key]["queue_name"] in (None, exp["queue_name"])
+                got[key]["queue_name"] = exp["queue_name"]
+            assert got[key] == exp, key
+    assert [x for x in out["deadletter"] if x["error"] == "late"] == []

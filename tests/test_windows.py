@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from tests.builders import LATENESS, MIN, T0, S, W, agent_event, ctr
-from udfs.late import late_dead_letter
+from udfs.dead_letter import AFTER_CLEARING, error_kind
+from udfs.late import after_clearing_dead_letter, late_dead_letter
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CTRS
 from udfs.windows import cleanup_time, fire_time, is_fired, is_late, window_start
 
@@ -107,3 +108,12 @@ def test_late_agent_event_dead_letter_serializes_nested_records() -> None:
     assert raw["config"]["username"] == "jdoe"
     assert raw["config"]["hierarchy"] == ["Site", "Team"]
     assert raw["config"]["inbound_queues"] == [[ev.config.inbound_queues[0][0], "Sales"]]
+
+
+def test_refused_dead_letters_carry_the_raw_input_as_received() -> None:
+    raw = '{"ContactId": "c-late",  "LastUpdateTimestamp": "2024-01-15T08:00:00Z"}'
+    d = late_dead_letter(STREAM_CTRS, raw, "c-late")
+    assert (d.key, d.stream, d.error, d.raw) == ("c-late", "ctrs", "late", raw)
+    d = after_clearing_dead_letter(STREAM_CTRS, raw.encode(), "c-late", "a newer copy")
+    assert (d.error, d.raw) == ("after_clearing: a newer copy", raw)
+    assert error_kind(d.error) == AFTER_CLEARING

@@ -6,6 +6,12 @@ values via ``ctr_facts``, the agents' event timelines) and applies the product c
 definitions (SPEC §4) directly, so a comparison with the job's output checks the job rather
 than repeating its mistakes.
 
+Lateness (SPEC §3): a CTR counts only if it arrives within the CTR allowed lateness. The
+reference decides that from the ground truth alone (``late_ctr_ids``): when the final copy was
+delivered, against its own disconnect and the lateness the run aims at, with a margin either
+side so that no watermark detail of the job can tip it; the simulator never delivers a CTR in
+between (``ValueError`` if it did).
+
 Numbers: timestamps are integer epoch ms; time metrics are summed in integer ms and divided by
 1000 once; averages are ``sum / count``; rates ``100.0 * part / whole``. The job may round
 differently in the last bit, so compare floats with a relative tolerance (1e-9 is plenty).
@@ -18,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Optional
 
+from tools.sim.config import CTR_LATENESS_MARGIN_S
 from tools.sim.timefmt import floor_s, iso_output
 from tools.sim.truth import AgentEventTruth, CtrFacts, Segment, Truth
 
@@ -72,6 +79,39 @@ def _ordered(record: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
 class ExpectedMetrics(NamedTuple):
     queue: list[dict[str, Any]]
     agent: list[dict[str, Any]]
+
+
+def late_ctr_ids(truth: Truth) -> set[str]:
+    """ContactIds whose only CTR arrived beyond the CTR allowed lateness (dead letters "late").
+
+    Counts: delivered at most lateness - margin after its DisconnectTimestamp (no watermark can
+    have passed its window's end + lateness by then). Late: delivered at least lateness + margin
+    after it while the feeds ran on for a margin beyond the delivery (every stream's watermark
+    has passed the window's end + lateness by then).
+    """
+    lateness = truth.config.faults.ctr_lateness_s * 1000
+    margin = CTR_LATENESS_MARGIN_S * 1000
+    late = set()
+    for seg in truth.segments:
+        if seg.last_update_ms is None or seg.ctr_delivery_ms is None:
+            continue
+        assert seg.disconnect_ms is not None
+        delay = seg.ctr_delivery_ms - floor_s(seg.disconnect_ms)
+        if delay <= lateness - margin:
+            continue
+        ran_on = (truth.last_event_ms or 0) >= seg.ctr_delivery_ms + margin
+        if delay >= lateness + margin and ran_on:
+            late.add(seg.contact_id)
+            continue
+        raise ValueError(f"{seg.contact_id}: CTR delivered {delay} ms after its disconnect, "
+                         f"too close to the CTR lateness {lateness} ms to tell")
+    return late
+
+
+def counted_ctrs(truth: Truth) -> list[CtrFacts]:
+    """The final CTR of every segment whose CTR counts (not late)."""
+    late = late_ctr_ids(truth)
+    return [f for f in truth.final_ctrs() if f.contact_id not in late]
 
 
 def _mean(values: Sequence[int]) -> Optional[float]:
@@ -142,7 +182,7 @@ def expected_queue_records(truth: Truth, window_s: int = DEFAULT_WINDOW_S,
     """One final record per (queue ARN, channel, window) with CTR contributions or signals."""
     w = window_s * 1000
     ctrs: dict[tuple[str, str, int], list[CtrFacts]] = defaultdict(list)
-    for f in truth.final_ctrs():
+    for f in counted_ctrs(truth):
         if f.queue_arn:
             ctrs[(f.queue_arn, f.channel.upper(), f.disconnect_ms - f.disconnect_ms % w)].append(f)
     queued_signals: Counter[tuple[str, str, int]] = Counter()
@@ -307,7 +347,7 @@ def expected_agent_records(truth: Truth, window_s: int = DEFAULT_WINDOW_S
     """One final record per (agent, window) with online time or handled contacts."""
     w = window_s * 1000
     handled: dict[tuple[str, int], list[CtrFacts]] = defaultdict(list)
-    for f in truth.final_ctrs():
+    for f in counted_ctrs(truth):
         if f.agent_arn and f.connected_ms is not None:
             handled[(f.agent_arn, f.disconnect_ms - f.disconnect_ms % w)].append(f)
     out: list[tuple[int, dict[str, Any]]] = []

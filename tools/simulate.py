@@ -17,6 +17,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,7 +27,7 @@ from tools.reference import (
     expected_metrics,
     expected_report_metrics,
 )
-from tools.sim.config import DEFAULT_START, FaultConfig, SimConfig
+from tools.sim.config import CTR_LATENESS_MARGIN_S, DEFAULT_START, FaultConfig, SimConfig
 from tools.sim.delivery import AGENT_EVENTS, CONTACT_EVENTS, CTRS
 from tools.sim.files import write_expected, write_expected_reports, write_feeds
 from tools.sim.kafka_out import DEFAULT_TOPICS, KEEP_FOREVER, Pacing, produce
@@ -35,6 +36,7 @@ from tools.sim.simulation import Simulation
 from tools.sim.timefmt import iso_s, parse_iso
 
 _DEFAULT_FAULTS = FaultConfig()
+_LONG_ACW = FaultConfig.long_after_contact_work()
 _DURATION = re.compile(r"^(\d+)(ms|s|m|min|h|d)?$")
 
 
@@ -135,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of contact events never delivered")
     f.add_argument("--malformed", type=_share, default=_DEFAULT_FAULTS.malformed,
                    help="malformed lines per good line, in every file")
+    f.add_argument("--long-acw", type=_share, default=None,
+                   help="share of handled contacts with 5-60 min of after-contact work "
+                        f"(--long-acw-mode: {_LONG_ACW.long_acw})")
+    f.add_argument("--delayed-ctrs", type=_share, default=None,
+                   help="share of final CTRs exported late, within the CTR lateness minus "
+                        f"{CTR_LATENESS_MARGIN_S} s (--long-acw-mode: {_LONG_ACW.delayed_ctrs})")
+    f.add_argument("--very-late-ctrs", type=_share, default=None,
+                   help="share of CTRs exported beyond the CTR lateness (the job dead-letters "
+                        f"them as late; --long-acw-mode: {_LONG_ACW.very_late_ctrs})")
+    f.add_argument("--ctr-lateness", type=int, default=_DEFAULT_FAULTS.ctr_lateness_s,
+                   help="seconds: the job's --ctr-allowed-lateness the delays aim at")
+    f.add_argument("--long-acw-mode", action="store_true",
+                   help="fault mode: ACW up to 60 min and CTR exports delayed up to (and a few "
+                        "beyond) the CTR lateness, on top of the other faults")
     f.add_argument("--no-faults", action="store_true",
                    help="no duplicates, drops, shuffling or malformed lines")
     k = p.add_argument_group("kafka")
@@ -171,6 +187,10 @@ def config_from_args(args: argparse.Namespace, now_ms: Optional[int] = None) -> 
         faults = FaultConfig(args.ctr_duplicates, args.late_redeliveries, args.out_of_order,
                              args.agent_duplicates, args.event_duplicates, args.dropped_events,
                              args.malformed)
+    base = _LONG_ACW if args.long_acw_mode else FaultConfig.none()
+    faults = replace(faults, ctr_lateness_s=args.ctr_lateness, **{
+        name: base.__dict__[name] if getattr(args, name) is None else getattr(args, name)
+        for name in ("long_acw", "delayed_ctrs", "very_late_ctrs")})
     return SimConfig(seed=args.seed, agents=args.agents, contacts=args.contacts,
                      start_ms=start_ms, duration_s=args.duration, queues=args.queues,
                      faults=faults, handle_scale=args.handle_scale,

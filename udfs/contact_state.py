@@ -11,10 +11,15 @@ Rules (SPEC §2-3):
 - Every accepted fact is a *contribution*: the queue window of (queue, channel, window of its event
   time) and the agent who handled it. When a revision moves the contribution (another window, queue
   or agent), the old target gets a retraction, so each segment counts exactly once.
+- Lateness (SPEC §3): a copy whose window is closed for good is late; so is a newer copy that
+  would retract its old contribution from a window closed for good ("late as a whole"): it is
+  refused and the old copy keeps counting, so downstream never sees a retraction it cannot apply.
 - Contact events give early signals (QUEUED, CONNECTED_TO_AGENT), each counted once per contact:
   the earliest event of the type wins; a still earlier one arriving later moves the signal.
 - State is cleared ``retention`` after the contact's last event time (24 h after disconnect by
   default); only the CTR fingerprint survives, until ``dedupe_retention`` (7 days by default).
+  After clearing, an older or equal copy is a duplicate (the fingerprint proves it); a newer copy,
+  or a contact event with a signal, is refused as ``AFTER_CLEARING`` (a dead letter, SPEC §2).
 
 What is kept of the accepted fact is only what later copies are compared and routed with (a digest
 of its fields plus its queue/agent targets, ``FactRef``); the full record travels on in the puts.
@@ -24,7 +29,7 @@ Stored, the state is a plain tuple (``to_stored``): no class or field names per 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional, Union
 
 from udfs.digest import digest
 from udfs.records import ContactEvent, ContactRecord
@@ -147,25 +152,26 @@ def is_duplicate(state: ContactState, rec: ContactRecord) -> bool:
     return state.fingerprint is not None and rec.last_update_ms <= state.fingerprint
 
 
-def on_ctr(state: ContactState, rec: ContactRecord, window_ms: int) -> tuple[str, list[Output]]:
-    """Apply one CTR copy; returns (outcome, outputs), outcome 'duplicate' | 'unchanged' | 'fact'.
+# Outcomes of a CTR copy or a contact event (the operator counts them; the refused ones become
+# dead letters with the raw input, see ``udfs.late``).
+DUPLICATE = "duplicate"  # provably a copy of what was counted: nothing to do
+UNCHANGED = "unchanged"  # a newer copy with the same facts: only the fingerprint moves
+FACT = "fact"  # a new fact revision: outputs carry it
+APPLIED = "applied"  # a contact event that was applied (its outputs may be empty)
+LATE = "late"  # refused: its window, or the window of the contribution it would retract, is
+#                closed for good (SPEC §3: late as a whole; the old copy keeps counting)
+AFTER_CLEARING = "after_clearing"  # refused: the contact's state was cleared (only the
+#                fingerprint is left), so what it would replace or repeat is unknown
+REFUSED = (LATE, AFTER_CLEARING)
 
-    The caller has already checked lateness (a late copy must not reach this function).
-    """
-    if is_duplicate(state, rec):
-        return "duplicate", []
-    state.fingerprint = rec.last_update_ms
-    state.last_event_ms = max(state.last_event_ms, rec.event_ms)
-    old = state.fact
-    if state.cleared:
-        # After cleanup the fact is gone: a newer copy this old is late and never gets here, but if
-        # a retention shorter than the lateness is configured we still must not double count.
-        return "unchanged", []
-    ref = fact_ref(rec)
-    if old is not None and old.digest == ref.digest:
-        return "unchanged", []
-    state.fact = ref
-    state.revision += 1
+
+def never_closed(ts_ms: int) -> bool:
+    return False
+
+
+def _ctr_outputs(old: Optional[FactRef], rec: ContactRecord, revision: int,
+                 window_ms: int) -> list[Output]:
+    """Retract the old contribution where it moves away, then put the new one."""
     out: list[Output] = []
     old_q, new_q = _queue_target(old, window_ms), _queue_target(rec, window_ms)
     if old_q is not None and old_q != new_q:
@@ -174,9 +180,49 @@ def on_ctr(state: ContactState, rec: ContactRecord, window_ms: int) -> tuple[str
         out.append(QueuePut(new_q[0], new_q[1], rec.event_ms, rec.contact_id, rec))
     old_a, new_a = _agent_target(old, window_ms), _agent_target(rec, window_ms)
     if old is not None and old_a != new_a and old_a[0]:
-        out.append(AgentPut(old_a[0], rec.contact_id, old.event_ms, state.revision, None))
-    out.append(AgentPut(fact_key(old, rec), rec.contact_id, rec.event_ms, state.revision, rec))
-    return "fact", out
+        out.append(AgentPut(old_a[0], rec.contact_id, old.event_ms, revision, None))
+    out.append(AgentPut(fact_key(old, rec), rec.contact_id, rec.event_ms, revision, rec))
+    return out
+
+
+def retracts_from_closed(outputs: list[Output], is_closed: Callable[[int], bool]) -> bool:
+    """Whether any retraction in ``outputs`` targets a window already closed for good."""
+    return any(type(o) is not SignalPut and o.record is None and is_closed(o.ts_ms)
+               for o in outputs)
+
+
+def on_ctr(state: ContactState, rec: ContactRecord, window_ms: int,
+           is_closed: Callable[[int], bool] = never_closed) -> tuple[str, list[Output]]:
+    """Apply one CTR copy; returns (outcome, outputs), the outcome one of ``DUPLICATE``,
+    ``UNCHANGED``, ``FACT``, ``LATE``, ``AFTER_CLEARING``.
+
+    ``is_closed(ts_ms)``: whether the window of ``ts_ms`` is closed for good (past the CTR
+    allowed lateness). A refused copy (``LATE``, ``AFTER_CLEARING``) leaves the state as it was,
+    so its re-delivery is refused the same way. A newer copy with the same facts is a duplicate
+    of what was counted however late it comes (nothing would change).
+    """
+    if is_duplicate(state, rec):
+        return DUPLICATE, []
+    if state.cleared:
+        # The fact is gone: counting this copy could count the contact twice, and dropping it
+        # silently would hide a correction (SPEC §2).
+        return (LATE if is_closed(rec.event_ms) else AFTER_CLEARING), []
+    old = state.fact
+    ref = fact_ref(rec)
+    if old is not None and old.digest == ref.digest:
+        state.fingerprint = rec.last_update_ms
+        state.last_event_ms = max(state.last_event_ms, rec.event_ms)
+        return UNCHANGED, []
+    if is_closed(rec.event_ms):
+        return LATE, []
+    outputs = _ctr_outputs(old, rec, state.revision + 1, window_ms)
+    if retracts_from_closed(outputs, is_closed):
+        return LATE, []
+    state.fingerprint = rec.last_update_ms
+    state.last_event_ms = max(state.last_event_ms, rec.event_ms)
+    state.fact = ref
+    state.revision += 1
+    return FACT, outputs
 
 
 def fact_key(old: Optional[FactRef], rec: ContactRecord) -> str:
@@ -202,6 +248,22 @@ def is_repeated_signal(state: ContactState, ev: ContactEvent) -> bool:
     """The event repeats the early signal already counted for this contact (same type and time)."""
     sig = signal_of(ev)
     return sig is not None and state.signals.get(sig.kind) == sig
+
+
+def contact_event_outcome(state: ContactState, ev: ContactEvent,
+                          is_closed: Callable[[int], bool] = never_closed) -> str:
+    """What to do with a contact event: ``DUPLICATE`` (it repeats the signal counted, however
+    late), ``LATE`` (its window is past the allowed lateness), ``AFTER_CLEARING`` (it carries a
+    signal, but the contact's signals were cleared: it may repeat one that was counted or move
+    it, nobody knows), else ``APPLIED`` (call ``on_contact_event``). An event without a signal
+    after clearing changes nothing, exactly as it would with the full state: it is applied."""
+    if is_repeated_signal(state, ev):
+        return DUPLICATE
+    if is_closed(ev.event_ms):
+        return LATE
+    if state.cleared and signal_of(ev) is not None:
+        return AFTER_CLEARING
+    return APPLIED
 
 
 def on_contact_event(state: ContactState, ev: ContactEvent) -> list[Output]:

@@ -25,12 +25,13 @@ BAD_VALUE = "bad_value"  # right type, impossible value (empty id, negative dura
 TOMBSTONE = "tombstone"  # a Kafka record with a null value (a delete marker), not a payload
 EMPTY = "empty"  # an empty or whitespace-only value (an empty Kafka value, not a file's blank line)
 LATE = "late"  # used by the windowing operators for records past the allowed lateness
+AFTER_CLEARING = "after_clearing"  # a change for a contact whose state was already cleared
 INTERNAL = "internal"  # a bug in a normalizer; the record is still kept
 OTHER = "other"  # an error string that does not start with a known kind
 
 ERROR_KINDS = frozenset(
     (TOO_LARGE, NOT_JSON, NOT_OBJECT, MISSING_FIELD, BAD_TYPE, BAD_TIMESTAMP, BAD_VALUE, LATE,
-     INTERNAL, TOMBSTONE, EMPTY)
+     INTERNAL, TOMBSTONE, EMPTY, AFTER_CLEARING)
 )
 
 # SPEC: raw truncated to 64 KiB. We count *characters* of the decoded text (65536), which keeps

@@ -1,10 +1,11 @@
 """The operator keyed by ContactId: dedupe contact events and CTRs into contact facts.
 
-Input 1: contact events, input 2: CTRs (both keyed by ContactId, raw JSON, parsed here). Decisions
-live in ``udfs.contact_state``; this wrapper checks lateness against the watermark, keeps the
-state and the cleanup timer, and routes what the decisions return: queue puts on the main output
-(as Row(queue key, put)), agent puts on a side output (as Row(agent ARN, put)), late records to the
-dead-letter rows.
+Input 1: contact events, input 2: CTRs (both keyed by ContactId, raw JSON, parsed at the entry).
+Decisions live in ``udfs.contact_state``; this wrapper gives them the watermark (contact events
+are late past ``--allowed-lateness``, CTRs past ``--ctr-allowed-lateness``), keeps the state and
+the cleanup timer, and routes what the decisions return: queue puts on the main output (as
+Row(queue key, put)), agent puts on a side output (as Row(agent ARN, put)), refused records (late,
+after clearing) to the dead-letter rows with the raw input as received.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.contact_state import (
+    APPLIED,
+    DUPLICATE,
+    FACT,
+    LATE,
+    REFUSED,
     AgentPut,
     ContactState,
     cleanup_timer_ms,
     cleanup_times,
+    contact_event_outcome,
     from_stored,
-    is_duplicate,
-    is_repeated_signal,
     on_cleanup,
     on_contact_event,
     on_ctr,
@@ -28,11 +33,17 @@ from udfs.contact_state import (
     to_stored,
 )
 from udfs.flink_ingest import Ingest
-from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG, dead_letter_row
-from udfs.late import late_dead_letter
+from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG
+from udfs.late import after_clearing_dead_letter, late_dead_letter
 from udfs.records import STREAM_CONTACT_EVENTS, STREAM_CTRS
-from udfs.settings import DEADLETTER, Settings
+from udfs.settings import Settings
 from udfs.windows import is_late
+
+AFTER_CLEARING_WHAT = {
+    STREAM_CTRS: "a newer CTR copy after the contact's state was cleared",
+    STREAM_CONTACT_EVENTS: "a contact event with a queue signal after the contact's state "
+                           "was cleared",
+}
 
 
 class ContactStateFunction(KeyedCoProcessFunction):
@@ -51,16 +62,29 @@ class ContactStateFunction(KeyedCoProcessFunction):
         group = runtime_context.get_metrics_group().add_group("contacts")
         self.counters = {name: group.counter(name) for name in (
             "ctr_duplicates", "ctr_unchanged", "facts", "event_duplicates",
-            "late_contact_events", "late_ctrs")}
+            "late_contact_events", "late_ctrs", "after_clearing_contact_events",
+            "after_clearing_ctrs")}
 
-    def _late(self, stream: str, rec, ctx):
-        wm = ctx.timer_service().current_watermark()
-        if is_late(rec.event_ms, wm, self.s.window_ms, self.s.allowed_lateness_ms):
-            self.counters["late_" + stream].inc()
-            return dead_letter_row(self.s.outputs[DEADLETTER],
-                                   late_dead_letter(stream, rec, rec.contact_id),
-                                   self.s.max_record_bytes)
-        return None
+    def _closed(self, ctx, lateness_ms: int):
+        """Whether the window of a timestamp is closed for good at the current watermark (read
+        once, and only if a decision needs it: a duplicate never does)."""
+        w, wm = self.s.window_ms, []
+
+        def closed(ts_ms: int) -> bool:
+            if not wm:
+                wm.append(ctx.timer_service().current_watermark())
+            return is_late(ts_ms, wm[0], w, lateness_ms)
+        return closed
+
+    def _refused(self, stream: str, outcome: str, raw, key: str):
+        """The dead-letter row of a refused record (``raw`` as received)."""
+        self.counters[f"{outcome}_{stream}"].inc()
+        if outcome == LATE:
+            d = late_dead_letter(stream, raw, key)
+        else:
+            d = after_clearing_dead_letter(stream, raw, key, AFTER_CLEARING_WHAT[stream])
+        ingest = self.ingest_events if stream == STREAM_CONTACT_EVENTS else self.ingest_ctrs
+        return OUTPUT_TAG, ingest.dead(d)  # counted per (stream, kind) with the parse errors
 
     def _load(self) -> ContactState:
         stored = self.state.value()
@@ -82,37 +106,37 @@ class ContactStateFunction(KeyedCoProcessFunction):
         return -1 if st.last_event_ms == 0 else cleanup_timer_ms(st, self.s.contact_retention_ms)
 
     def process_element1(self, raw, ctx: KeyedCoProcessFunction.Context):
-        value, dead = self.ingest_events.parse(raw)
+        ev, dead = self.ingest_events.parse(raw)
         if dead is not None:
             yield OUTPUT_TAG, dead
             return
         st = self._load()
-        if is_repeated_signal(st, value):  # a repeat changes nothing, however late it comes
+        outcome = contact_event_outcome(st, ev, self._closed(ctx, self.s.allowed_lateness_ms))
+        if outcome == DUPLICATE:  # a repeat changes nothing, however late it comes
             self.counters["event_duplicates"].inc()
             return
-        late = self._late(STREAM_CONTACT_EVENTS, value, ctx)
-        if late is not None:
-            yield OUTPUT_TAG, late
+        if outcome != APPLIED:
+            yield self._refused(STREAM_CONTACT_EVENTS, outcome, raw, ev.contact_id)
             return
         timer_before = self._timer_before(st)
-        yield from self._finish(st, timer_before, on_contact_event(st, value), ctx)
+        yield from self._finish(st, timer_before, on_contact_event(st, ev), ctx)
 
     def process_element2(self, raw, ctx: KeyedCoProcessFunction.Context):
-        value, dead = self.ingest_ctrs.parse(raw)
+        rec, dead = self.ingest_ctrs.parse(raw)
         if dead is not None:
             yield OUTPUT_TAG, dead
             return
         st = self._load()
-        if is_duplicate(st, value):
+        timer_before = self._timer_before(st)
+        outcome, outputs = on_ctr(st, rec, self.s.window_ms,
+                                  self._closed(ctx, self.s.ctr_allowed_lateness_ms))
+        if outcome == DUPLICATE:
             self.counters["ctr_duplicates"].inc()
             return
-        late = self._late(STREAM_CTRS, value, ctx)
-        if late is not None:
-            yield OUTPUT_TAG, late
+        if outcome in REFUSED:
+            yield self._refused(STREAM_CTRS, outcome, raw, rec.contact_id)
             return
-        timer_before = self._timer_before(st)
-        outcome, outputs = on_ctr(st, value, self.s.window_ms)
-        self.counters["facts" if outcome == "fact" else "ctr_unchanged"].inc()
+        self.counters["facts" if outcome == FACT else "ctr_unchanged"].inc()
         yield from self._finish(st, timer_before, outputs, ctx)
 
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):

@@ -2,7 +2,9 @@
 
 Each window's contents live in a MapState entry (window start -> ``QueueWindow``), so an update
 touches one window only. A timer at the window's end emits it; updates to an already emitted window
-re-emit it at once if its numbers changed; a timer at end + allowed lateness drops it.
+re-emit it at once if its numbers changed; a timer at end + allowed lateness seals its early
+signals and one at end + CTR allowed lateness drops it (``udfs.queue_windows.window_times``). The
+queue's name (for windows without a named CTR) goes with the key's last window.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from udfs.queue_windows import (
     apply_queue_put,
     apply_signal_put,
     next_emission,
+    seal_signals,
+    window_times,
+    windows_due,
 )
 from udfs.reports.messages import report_key
 from udfs.reports.records import queue_message
 from udfs.settings import QUEUE, Settings
-from udfs.windows import cleanup_time, fire_time, is_fired, window_start
+from udfs.windows import is_fired, window_start
 
 
 class QueueWindowsFunction(KeyedProcessFunction):
@@ -58,6 +63,14 @@ class QueueWindowsFunction(KeyedProcessFunction):
             rows.append((REPORT_TAG, keyed_row(report_key(msg), msg)))
         return rows
 
+    def _times(self, ws: int):
+        s = self.s
+        return window_times(ws, s.window_ms, s.allowed_lateness_ms, s.ctr_allowed_lateness_ms)
+
+    def _times(self, ws: int):
+        s = self.s
+        return window_times(ws, s.window_ms, s.allowed_lateness_ms, s.ctr_allowed_lateness_ms)
+
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         w = self.s.window_ms
         kind = type(value)
@@ -71,35 +84,42 @@ class QueueWindowsFunction(KeyedProcessFunction):
             ws = window_start(value.signal.ts_ms, w)
         win = self.windows.get(ws)
         wm = ctx.timer_service().current_watermark()
-        if win is None and wm >= cleanup_time(ws, w, self.s.allowed_lateness_ms):
-            # The window is gone; a fresh one would restart at revision 1 with partial numbers.
-            # Upstream lateness checks make this unreachable; count it if it ever happens.
-            self.late_puts.inc()
-            return
         if win is None:
+            times = self._times(ws)
+            if wm >= times.drop:
+                # The window is gone; a fresh one would restart at revision 1 with partial
+                # numbers. The upstream lateness checks make this unreachable.
+                self.late_puts.inc()
+                return
             win = QueueWindow()
             timers = ctx.timer_service()
-            timers.register_event_time_timer(fire_time(ws, w))
-            timers.register_event_time_timer(cleanup_time(ws, w, self.s.allowed_lateness_ms))
+            for t in times:
+                if t is not None:
+                    timers.register_event_time_timer(t)
         if kind is QueuePut:
             apply_queue_put(win, value)
-        elif kind is MissedPut:
-            apply_missed_put(win, value)
-        else:
-            apply_signal_put(win, value)
+        elif not (apply_missed_put(win, value) if kind is MissedPut
+                  else apply_signal_put(win, value)):
+            self.late_puts.inc()
+            return
         rows = self._emit(ctx.get_current_key(), ws, win) if is_fired(ws, wm, w) else ()
         self.windows.put(ws, win)
         yield from rows
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        w = self.s.window_ms
-        key = ctx.get_current_key()
-        ws = timestamp + 1 - w
-        win = self.windows.get(ws)
+        s = self.s
+        due = windows_due(timestamp, s.window_ms, s.allowed_lateness_ms, s.ctr_allowed_lateness_ms)
+        win = self.windows.get(due.fire)
         if win is not None:
-            rows = self._emit(key, ws, win)
-            self.windows.put(ws, win)
+            rows = self._emit(ctx.get_current_key(), due.fire, win)
+            self.windows.put(due.fire, win)
             yield from rows
-        expired = timestamp + 1 - w - self.s.allowed_lateness_ms
-        if self.windows.contains(expired):
-            self.windows.remove(expired)
+        if due.seal is not None:
+            win = self.windows.get(due.seal)
+            if win is not None:
+                seal_signals(win)
+                self.windows.put(due.seal, win)
+        if self.windows.contains(due.drop):
+            self.windows.remove(due.drop)
+            if self.windows.is_empty():  # the key is quiet past its retention: nothing stays
+                self.name.clear()

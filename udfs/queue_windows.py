@@ -6,12 +6,18 @@ ContactId, so a duplicate update is a no-op and a fact revision replaces its ear
 window's numbers are a pure function of its contents, recomputed on emission. A window is emitted
 when the watermark passes its end and re-emitted (``revision`` + 1) whenever a late update changes
 its numbers; an update that changes nothing emits nothing.
+
+Retention (SPEC §3): contact events are late past ``--allowed-lateness``, CTRs only past
+``--ctr-allowed-lateness`` (2 h by default), so a window lives until the longer of the two after
+its end. Once the shorter one has passed, its early signals can no longer change: they are
+*sealed* into two counts (the contact ids go), so what stays for the rest of the window's life
+is only what a late CTR copy needs: the contributions by ContactId, the revision and the digest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 from udfs.contact_metrics import (
     CtrContribution,
@@ -23,6 +29,7 @@ from udfs.contact_metrics import (
 from udfs.contact_state import CONNECTED_TO_AGENT, QueuePut, SignalPut
 from udfs.digest import digest
 from udfs.missed_contacts import MissedPut
+from udfs.windows import cleanup_time, fire_time
 
 
 @dataclass
@@ -33,6 +40,46 @@ class QueueWindow:
     missed: set = field(default_factory=set)  # (contact id, agent ARN) first missed here
     revision: int = 0
     emitted: Optional[bytes] = None  # digest of the last emitted numbers
+    sealed: Optional[tuple] = None  # (queued, connected, missed) counts once signals are final
+
+
+class WindowTimes(NamedTuple):
+    """The event-time timers of one window: emit, seal its signals (None: no need), drop it."""
+
+    fire: int
+    seal: Optional[int]
+    drop: int
+
+
+def window_times(start_ms: int, size_ms: int, lateness_ms: int,
+                 ctr_lateness_ms: int) -> WindowTimes:
+    keep = max(lateness_ms, ctr_lateness_ms)
+    seal = cleanup_time(start_ms, size_ms, lateness_ms) if keep > lateness_ms else None
+    return WindowTimes(fire_time(start_ms, size_ms), seal, cleanup_time(start_ms, size_ms, keep))
+
+
+def windows_due(timestamp: int, size_ms: int, lateness_ms: int,
+                ctr_lateness_ms: int) -> WindowTimes:
+    """The starts of the windows a timer at ``timestamp`` may be for (fire, seal, drop): one
+    timestamp can serve all three for different windows, so the caller checks each."""
+    keep = max(lateness_ms, ctr_lateness_ms)
+    fire = timestamp + 1 - size_ms
+    return WindowTimes(fire, fire - lateness_ms if keep > lateness_ms else None, fire - keep)
+
+
+def seal_signals(win: QueueWindow) -> None:
+    """Keep only the counts of the early signals and the missed contacts (their window is past
+    the allowed lateness of contact and agent events)."""
+    if win.sealed is None:
+        win.sealed = signal_counts(win)
+        win.queued, win.connected, win.missed = set(), set(), set()
+
+
+def signal_counts(win: QueueWindow) -> tuple[int, int, int]:
+    """(queued by enqueue, connected to agent, missed) of the window."""
+    if win.sealed is not None:
+        return (*win.sealed, 0) if len(win.sealed) == 2 else win.sealed  # (older 2-tuples)
+    return len(win.queued), len(win.connected), len(win.missed)
 
 
 def apply_queue_put(win: QueueWindow, put: QueuePut) -> None:
@@ -42,24 +89,35 @@ def apply_queue_put(win: QueueWindow, put: QueuePut) -> None:
         win.ctrs[put.contact_id] = (ctr_contribution(put.record), put.record.queue_name)
 
 
-def apply_signal_put(win: QueueWindow, put: SignalPut) -> None:
+def apply_signal_put(win: QueueWindow, put: SignalPut) -> bool:
+    """Apply an early signal; False if the window's signals are sealed (the put is late: the
+    contact operator's lateness check makes that unreachable)."""
+    if win.sealed is not None:
+        return False
     target = win.connected if put.signal.kind == CONNECTED_TO_AGENT else win.queued
     if put.add:
         target.add(put.contact_id)
     else:
         target.discard(put.contact_id)
+    return True
 
 
-def apply_missed_put(win: QueueWindow, put: MissedPut) -> None:
+def apply_missed_put(win: QueueWindow, put: MissedPut) -> bool:
+    """Apply a missed contact; False if the window's signals are sealed (the agent operator's
+    lateness check makes that unreachable)."""
+    if win.sealed is not None:
+        return False
     pair = (put.contact_id, put.agent_arn)
     if put.add:
         win.missed.add(pair)
     else:
         win.missed.discard(pair)
+    return True
 
 
 def is_empty(win: QueueWindow) -> bool:
-    return not (win.ctrs or win.queued or win.connected or win.missed)
+    return not (win.ctrs or win.queued or win.connected or win.missed
+                or any(win.sealed or ()))
 
 
 def window_queue_name(win: QueueWindow) -> Optional[str]:
@@ -73,8 +131,7 @@ def window_queue_name(win: QueueWindow) -> Optional[str]:
 
 def window_totals(win: QueueWindow, thresholds: Sequence[int]) -> QueueTotals:
     contribs: list[CtrContribution] = [c for c, _ in win.ctrs.values()]
-    return queue_totals(contribs, thresholds, len(win.queued), len(win.connected),
-                        len(win.missed))
+    return queue_totals(contribs, thresholds, *signal_counts(win))
 
 
 def window_numbers(win: QueueWindow, thresholds: Sequence[int]) -> dict:

@@ -28,7 +28,9 @@ def report_output(kind: str, name: str) -> str:
 class Settings:
     window_ms: int = 60_000
     out_of_orderness_ms: int = 60_000
-    allowed_lateness_ms: int = 15 * 60_000
+    allowed_lateness_ms: int = 15 * 60_000  # contact events and agent events
+    # CTRs: Connect writes a CTR only when after-contact work ends, hours after the contact
+    ctr_allowed_lateness_ms: int = 2 * 3_600_000
     thresholds: tuple = (15, 20, 30, 60, 90, 120)
     contact_retention_ms: int = 24 * 3_600_000
     dedupe_retention_ms: int = 7 * 24 * 3_600_000

@@ -6,7 +6,8 @@ that), then leaves in (delivery time, creation) order. One global order serves b
 (each file keeps the order of its own lines) and Kafka pacing.
 
 Lateness bounds the job relies on (its watermark is max event time seen in the stream - 60 s;
-it dead-letters a record whose window ended > 15 min before the watermark):
+it dead-letters a contact or agent event whose window ended > 15 min before the watermark, a CTR
+> 2 h):
 
 - contact events: delivered at event time +/- ``out_of_order_s`` (default 20 s), so a good event
   is at most 2 x out_of_order_s (+1 s for whole-second envelope times) behind the stream's
@@ -15,7 +16,8 @@ it dead-letters a record whose window ended > 15 min before the watermark):
   to 20 s) plus up to 10 s; extra copies up to 120 s after that. Since every CTR is delivered
   after its ``DisconnectTimestamp``, a good CTR is at most 300+20+10+120 = 450 s behind the
   maximum. Only the exact-duplicate late re-deliveries (5 min - 3 h later) exceed this, and
-  they change nothing.
+  they change nothing. The long-ACW fault mode (``tools.sim.ctr_feed``) goes beyond: CTRs up to
+  the CTR lateness minus 5 min behind, and a few more than the CTR lateness plus 10 min.
 - agent events: delivered at their ``EventTimestamp`` in time order (a duplicate right after
   its original), so never behind the maximum at all; per agent they are strictly increasing.
 """

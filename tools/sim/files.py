@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import orjson
 
+from tools.reference import late_ctr_ids
 from tools.sim.delivery import FILE_NAMES, DeliveredRecord
 from tools.sim.progress import Progress
 from tools.sim.truth import Truth
@@ -52,6 +53,7 @@ def write_expected(truth: Truth, out_dir: Path, queue_rows: Sequence[dict[str, A
     write_jsonl(out_dir / EXPECTED_QUEUE_FILE, queue_rows)
     write_jsonl(out_dir / EXPECTED_AGENT_FILE, agent_rows)
     summary = truth.summary()
+    summary["late_ctrs"] = sorted(late_ctr_ids(truth))  # their dead letters are expected
     summary["expected"] = {"window_s": window_s, "thresholds": list(thresholds),
                            "queue_records": len(queue_rows), "agent_records": len(agent_rows)}
     (out_dir / TRUTH_FILE).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2)

@@ -57,7 +57,7 @@ class Simulation:
         events = ContactEventFeed(self.center, self.truth, self.delivery, faults, rngs["render"],
                                   rngs["ids"], rngs["faults"])
         ctrs = CtrFeed(self.center, self.sched, self.delivery, faults, rngs["life"],
-                       rngs["faults"])
+                       rngs["faults"], cfg.end_ms)
         self.lifecycle = ContactLifecycle(self.center, self.sched, self.truth, self.router,
                                           self.agents, self.workload, events, ctrs,
                                           rngs["life"], rngs["ids"])

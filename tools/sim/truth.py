@@ -42,6 +42,7 @@ class Segment:
         "disconnect_ms", "disconnect_reason", "transfer_completed_ms", "transferred_to",
         "attempts", "last_update_ms", "queued_signal", "connected_signal", "attributes",
         "outcome", "state", "token", "offered_to", "patience_ms", "dup_plan", "late_prelim",
+        "ctr_delivery_ms",
     )
 
     def __init__(self, contact_id: str, channel: str, method: str, initiation_ms: int,
@@ -85,6 +86,7 @@ class Segment:
         self.patience_ms = 0
         self.dup_plan = 0
         self.late_prelim: Optional[bytes] = None
+        self.ctr_delivery_ms: Optional[int] = None  # when the final CTR copy reached its feed
 
     def stamp(self, ms: int) -> int:
         """A lifecycle instant as this contact reports it (whole seconds for coarse contacts)."""

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Optional
 
-from tools.sim.config import SimConfig
+from tools.sim.config import CTR_LATENESS_MARGIN_S, MAX_LONG_ACW_S, SimConfig
 from tools.sim.schedule import AgentPlan
 
 VOICE_INBOUND = "voice_inbound"
@@ -100,7 +100,15 @@ class Workload:
         return _lognormal_ms(rng, median * self.scale, 0.6, 8.0, MAX_TALK_MS / 1000)
 
     def acw_ms(self, rng: random.Random, chat: bool) -> Optional[int]:
-        """None: the contact skips ACW (the agent clears it at once)."""
+        """None: the contact skips ACW (the agent clears it at once). With the long-ACW fault a
+        share takes 5-60 min (Connect has no ACW limit by default), never so long that its CTR
+        could reach the CTR lateness."""
+        faults = self.cfg.faults
+        if faults.long_acw and rng.random() < faults.long_acw:
+            longest = min(MAX_LONG_ACW_S,
+                          faults.ctr_lateness_s - 2 * CTR_LATENESS_MARGIN_S) * 1000
+            if longest > MAX_ACW_MS:
+                return rng.randint(MAX_ACW_MS, longest)
         if rng.random() < 0.10:
             return None
         median = (15.0 if chat else 25.0) * math.sqrt(self.scale)
