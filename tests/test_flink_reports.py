@@ -59,7 +59,7 @@ class Ctx:
 
 
 def operator():
-    settings = Settings(report_windows=(("5m", Q5),),
+    settings = Settings(report_windows=(("5m", Q5),), ctr_allowed_lateness_ms=LATENESS,
                         outputs={**Settings().outputs, "queue.5m": "q.5m", "agent.5m": "a.5m"})
     fn = ReportWindowsFunction(settings)
     fn.open_windows, fn.reports, fn.late = MapState(), MapState(), Counter()

@@ -198,11 +198,13 @@ def test_security_settings_reach_every_source_and_the_sink(settings: dict, via: 
         props.write_text(json.dumps([{"PropertyGroupId": "kafka", "PropertyMap": settings}]))
         argv += ["--properties", str(props)]
     sources, sinks = built_connectors(monkeypatch, argv)
-    assert len(sources) == 3 and len(sinks) == 1
+    # three feeds, each read by the main path and by the live path (own watermarks)
+    assert len(sources) == 6 and len(sinks) == 1
     for props in [*sources, *sinks]:
         assert {k: props.get(k) for k in settings} == settings
         assert props["bootstrap.servers"] == "broker-1.example:9096"
-    assert {p["group.id"] for p in sources} == {"connect-metrics"}
+    # the live path commits its offsets under a group of its own
+    assert {p["group.id"] for p in sources} == {"connect-metrics", "connect-metrics.2"}
     assert sinks[0]["transaction.timeout.ms"] == "900000"
 
 
@@ -264,8 +266,11 @@ def test_job_over_sasl_scram_listener_without_leaking_the_password(tmp_path: Pat
     broker = LocalKafka(tmp_path / "broker", scram_users={user: SECRET}).start()
     try:
         topics = {name: f"{name}-scram" for name in (*INPUTS, *OUTPUTS)}
+        # --no-create-topics: every output topic exists beforehand, the live ones (their
+        # default names) included
         create_topics(broker.bootstrap, [topics[n] for n in (*INPUTS, "deadletter")],
-                      compacted=[topics[n] for n in ("queue", "agent", "contacts")],
+                      compacted=[*[topics[n] for n in ("queue", "agent", "contacts")],
+                                 "connect.metrics.queue.live", "connect.metrics.agent.live"],
                       configs={"retention.ms": "-1"})
         produce(broker.bootstrap, topics["contact_events"], "contact_events",
                 scripted.contact_event_lines())

@@ -58,8 +58,10 @@ def strategy_chain(j) -> list[str]:
 
 def test_kafka_sources_assign_event_time_per_partition_and_align(monkeypatch) -> None:
     strategies = built_strategies(monkeypatch, KAFKA_ARGS + ["--max-watermark-drift", "7m"])
-    assert [name for name, _ in strategies] == ["kafka contact_events", "kafka ctrs",
-                                                "kafka agent_events"]
+    # each feed twice: the main path (60 s bound) and the live path (5 s, its own watermarks)
+    assert [name for name, _ in strategies] == [
+        "kafka contact_events", "kafka ctrs", "kafka agent_events",
+        "kafka contact_events (5000 ms)", "kafka ctrs (5000 ms)", "kafka agent_events (5000 ms)"]
     for _, j in strategies:
         assigner = j.createTimestampAssigner(None)
         assert assigner.getClass().getName() == "io.connectmetrics.flink.KeyTimeRows$Assigner"
