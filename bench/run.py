@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="out-of-orderness of the latency run")
     p.add_argument("--report-windows", default=None, metavar="15m,1h",
                    help="the job's --report-windows in every run (default: none)")
+    p.add_argument("--live-interval", default=None, metavar="10s",
+                   help="the job's --live-interval in every run (0 = without the live path; "
+                        "default: the job's default, 10s)")
     p.add_argument("--bootstrap-servers", help="use this broker instead of starting one")
     p.add_argument("--work-dir", type=Path,
                    help="keep logs and spool files here (default: var/bench/<time>)")
@@ -213,8 +216,11 @@ def run_all(args: argparse.Namespace, phases: list[str], work: Path, bootstrap: 
 
 
 def report_flags(args: argparse.Namespace) -> list[str]:
-    """The job flags of the report intervals under test (none by default)."""
-    return ["--report-windows", args.report_windows] if args.report_windows else []
+    """The job flags under test: report intervals (none by default), the live interval."""
+    flags = ["--report-windows", args.report_windows] if args.report_windows else []
+    if args.live_interval is not None:
+        flags += ["--live-interval", args.live_interval]
+    return flags
 
 
 def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, bootstrap: str,
