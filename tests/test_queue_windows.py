@@ -364,7 +364,7 @@ def test_queue_key_keeps_windows_for_late_ctrs_and_nothing_after_its_retention()
     # past the allowed lateness: the signals are sealed into counts, a signal put is refused
     h.advance(T0 + 60 * S - 1 + settings.allowed_lateness_ms)
     win = h.data[("queue-windows", key)][T0]
-    assert (win.sealed, win.queued) == ((1, 0), set())
+    assert (win.sealed, win.queued, win.missed) == ((1, 0, 0), set(), set())
     h.element(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 20 * S), "c3", True))
     assert len(h.out) == 1 and h.count("late_puts") == 1
     # an hour later a corrected CTR copy (long ACW) still revises the window
