@@ -214,6 +214,9 @@ class PacedFeed(threading.Thread):
                 except BufferError:
                     p.poll(0.05)
 
+        # The sentinels' partitions are looked up now: at the end the broker may be down.
+        partitions = {stream: sorted(p.list_topics(topic, timeout=60).topics[topic].partitions)
+                      for stream, topic in self.topics.items() if stream in INPUTS}
         t0 = time.monotonic()
         for rec in Simulation(cfg).records():
             if not self._released.is_set() and self.produced >= self.hold_at * self.total:
@@ -232,7 +235,7 @@ class PacedFeed(threading.Thread):
             self.delivered_ms = rec.delivery_ms
         for stream, value in sentinels().items():  # to every partition: each has a watermark
             topic = self.topics[stream]
-            for partition in p.list_topics(topic, timeout=30).topics[topic].partitions:
+            for partition in partitions[stream]:
                 send(topic, value, SENTINEL.encode(), 0, partition)
         remaining = p.flush(300)
         if remaining or failures:
