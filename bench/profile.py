@@ -41,6 +41,8 @@ OPERATORS = (
     ("flink_contact_state.py", "contact state"),
     ("flink_queue_windows.py", "queue windows"),
     ("flink_agent_state.py", "agent state"),
+    ("flink_reports.py", "report windows"),
+    ("flink_live.py", "live path"),
 )
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::(?P<line>\d+))?\)$")
 
@@ -164,8 +166,13 @@ def profile(args: argparse.Namespace, bootstrap: str, work: Path) -> dict:
     try:
         if not job.wait_until(lambda f: f.first_split_at is not None, 300):
             raise SystemExit("the job did not start reading")
-        job.monitor.sample()
-        pids = _targets(job, args.mode)
+        pids: list[int] = []
+        for _ in range(60):  # the monitor may not have classified the JVM yet
+            job.monitor.sample()
+            pids = _targets(job, args.mode)
+            if pids:
+                break
+            time.sleep(0.5)
         for pid in pids:
             cmd = [py_spy(), "record", "--pid", str(pid), "--rate", str(args.rate),
                    "--format", "raw", "--output", str(work / f"pyspy-{pid}.txt"), "--nonblocking"]

@@ -38,6 +38,7 @@ class AgentLive:
     offline_since_ms: Optional[int] = None
     shares: dict = field(default_factory=dict)  # queue key -> Share last sent (not None)
     view: Optional[AgentView] = None  # last sent
+    timer_ms: Optional[int] = None  # the one timer registered (None: none pending)
 
 
 def _active(c) -> bool:
@@ -158,6 +159,14 @@ def timeout_at(st: AgentLive, timeout_ms: int) -> Optional[int]:
     if not st.online or st.last_event_ms is None:
         return None
     return st.last_event_ms + timeout_ms
+
+
+def next_deadline(st: AgentLive, timeout_ms: int) -> int:
+    """The agent's next deadline: online, when it times out; offline, when its state can go."""
+    at = timeout_at(st, timeout_ms)
+    if at is not None:
+        return at
+    return (st.offline_since_ms or 0) + timeout_ms
 
 
 def on_timeout(st: AgentLive, agent_arn: str, now_ms: int) -> list[tuple[str, object]]:

@@ -23,11 +23,21 @@ from pyflink.datastream.functions import (
     ProcessFunction,
     RuntimeContext,
 )
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import (
+    ListStateDescriptor,
+    MapStateDescriptor,
+    ValueStateDescriptor,
+)
 
 from udfs.flink_outputs import output_row
 from udfs.live import agent_board, queue_gauges
-from udfs.live.agent_live import AgentLive, on_agent_event, on_timeout, timeout_at
+from udfs.live.agent_live import (
+    AgentLive,
+    next_deadline,
+    on_agent_event,
+    on_timeout,
+    timeout_at,
+)
 from udfs.live.contact_live import (
     ContactLive,
     cleanup_at,
@@ -38,7 +48,13 @@ from udfs.live.contact_live import (
 )
 from udfs.live.live_records import agent_live_record, queue_live_record
 from udfs.live.messages import AGENT_KEY_PREFIX, AgentView, split_queue_key
-from udfs.live.ticks import first_tick, tick_allowed, tick_at_or_before
+from udfs.live.ticks import (
+    RegisteredTimers,
+    first_tick,
+    split_due,
+    tick_allowed,
+    tick_at_or_before,
+)
 from udfs.records import DeadLetter
 from udfs.settings import AGENT_LIVE, QUEUE_LIVE, Settings
 
@@ -139,7 +155,12 @@ class LiveContactFunction(KeyedCoProcessFunction):
 
 
 class LiveAgentFunction(KeyedProcessFunction):
-    """Key AgentARN. Input: agent event lines."""
+    """Key AgentARN. Input: agent event lines.
+
+    One timer per agent at a time (``AgentLive.timer_ms``): an event moves the agent's deadline
+    later, and the timer, when it fires early, waits again for the current deadline instead of
+    every event registering one of its own.
+    """
 
     def __init__(self, settings: Settings):
         self.timeout_ms = settings.agent_timeout_ms
@@ -154,6 +175,10 @@ class LiveAgentFunction(KeyedProcessFunction):
         self.state = runtime_context.get_state(ValueStateDescriptor("live-agent", PICKLED))
         self.clock = _Clock(self.interval)
 
+    def _wait(self, ctx, st: AgentLive, at: int) -> None:
+        st.timer_ms = at
+        ctx.timer_service().register_event_time_timer(at)
+
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         ev = self.normalize(value)
         if type(ev) is DeadLetter:
@@ -165,33 +190,38 @@ class LiveAgentFunction(KeyedProcessFunction):
         messages = on_agent_event(st, ev, self.timeout_ms)
         if messages is None:
             return
-        at = timeout_at(st, self.timeout_ms)
-        ctx.timer_service().register_event_time_timer(
-            at if at is not None else st.offline_since_ms + self.timeout_ms)
+        at = next_deadline(st, self.timeout_ms)
+        if st.timer_ms is None or at < st.timer_ms:
+            self._wait(ctx, st, at)
         self.state.update(st)
         for key, msg in messages:
             yield Row(key, msg)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         st = self.state.value()
-        if st is None:
+        if st is None or st.timer_ms != timestamp:
             return
+        st.timer_ms = None
+        messages = ()
         if timeout_at(st, self.timeout_ms) == timestamp:
             messages = on_timeout(st, ctx.get_current_key(), timestamp)
-            ctx.timer_service().register_event_time_timer(timestamp + self.timeout_ms)
-            self.state.update(st)
-            for key, msg in messages:
-                yield Row(key, msg)
-        elif (not st.online and st.offline_since_ms is not None
-              and timestamp >= st.offline_since_ms + self.timeout_ms):
+        at = next_deadline(st, self.timeout_ms)
+        if not st.online and timestamp >= at:
             self.state.clear()  # offline for a while: the next event starts afresh
+            return
+        self._wait(ctx, st, at)
+        self.state.update(st)
+        for key, msg in messages:
+            yield Row(key, msg)
 
 
 class LiveTickFunction(KeyedBroadcastProcessFunction):
     """Key ``q|queue|channel`` (gauges) or ``a|agent`` (agent record); broadcast: the clock.
 
-    Messages wait in a MapState bucket per tick (one timer per bucket), the current board in a
-    ValueState: a message costs one bucket read and write, a tick one bucket and the board.
+    Messages wait, with their tick, in an append-only ListState (a message costs one ``add``,
+    never a read: a per-tick bucket that is read and rewritten on every message re-pickles the
+    whole bucket each time, quadratic in a busy queue's messages per tick); the current board
+    in a ValueState. A tick reads the list once, applies what is due and keeps the rest.
     """
 
     def __init__(self, settings: Settings):
@@ -200,11 +230,13 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         self.queue_topic = settings.outputs[QUEUE_LIVE]
         self.agent_topic = settings.outputs[AGENT_LIVE]
         self.board = self.pending = None
+        self.timers = None
 
     def open(self, runtime_context: RuntimeContext):
         self.board = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
-        self.pending = runtime_context.get_map_state(
-            MapStateDescriptor("live-pending", Types.LONG(), PICKLED))
+        self.pending = runtime_context.get_list_state(
+            ListStateDescriptor("live-pending", PICKLED))
+        self.timers = RegisteredTimers()
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
         clock = ctx.get_broadcast_state(CLOCK_STATE)
@@ -215,16 +247,15 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
         effective = (agent_board.effective_ms(value) if type(value) is AgentView
                      else queue_gauges.effective_ms(value))
-        tick = first_tick(effective, ctx.timer_service().current_watermark(), self.interval)
-        bucket = self.pending.get(tick)
-        if bucket is None:
-            bucket = []
-            ctx.timer_service().register_event_time_timer(tick)
-        bucket.append(value)
-        self.pending.put(tick, bucket)
+        timers = ctx.timer_service()
+        tick = first_tick(effective, timers.current_watermark(), self.interval)
+        self.pending.add((tick, value))
+        if self.timers.first(ctx.get_current_key(), tick):
+            timers.register_event_time_timer(tick)
 
     def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
+        self.timers.fired(key, timestamp)
         board = self.board.value()
         if board is None:
             if key.startswith(AGENT_KEY_PREFIX):
@@ -237,25 +268,30 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         last_read = ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)
         if not tick_allowed(timestamp, ctx.timer_service().current_watermark(), last_read):
             return  # end of a bounded input, past the last event time read
-        bucket = self.pending.get(timestamp) or ()
-        if bucket:
-            self.pending.remove(timestamp)
+        due, later = split_due(self.pending.get(), timestamp)
+        if due:
+            if later:
+                self.pending.update(later)
+            else:
+                self.pending.clear()
         if type(board) is agent_board.AgentBoard:
-            view = agent_board.on_tick(board, timestamp, bucket)
+            view = agent_board.on_tick(board, timestamp, due)
             row = None if view is None else output_row(
                 self.agent_topic,
                 agent_live_record(key[len(AGENT_KEY_PREFIX):], timestamp, view), self.s)
             done = agent_board.is_done(board)
         else:
-            g = queue_gauges.on_tick(board, timestamp, bucket)
+            g = queue_gauges.on_tick(board, timestamp, due)
             if queue_gauges.wants_next_tick(board):
-                ctx.timer_service().register_event_time_timer(timestamp + self.interval)
+                next_tick = timestamp + self.interval
+                if self.timers.first(key, next_tick):
+                    ctx.timer_service().register_event_time_timer(next_tick)
             arn, channel = split_queue_key(key)
             row = None if g is None else output_row(
                 self.queue_topic,
                 queue_live_record(arn, channel, board.queue_name, timestamp, g), self.s)
             done = queue_gauges.is_empty(board)
-        if done and self.pending.is_empty():
+        if done and not later:
             self.board.clear()
         else:
             self.board.update(board)
