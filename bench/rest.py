@@ -10,6 +10,7 @@ run: it is read from the run's log. Metrics are refreshed by the JobManager's me
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -20,6 +21,13 @@ from typing import Any, Callable, Optional
 from bench import flinklog
 
 SOURCE_PREFIX = "Source: "
+#: a feed's second reader (the live path's, ``jobs.sources``) is named "... (5000 ms)"
+_SECOND_READER = re.compile(r"^Source: \S+ \S+ \(\d+ ms\)")
+
+
+def is_first_reader(vertex_name: str) -> bool:
+    """A source vertex that reads a feed for the main path: the input records, counted once."""
+    return vertex_name.startswith(SOURCE_PREFIX) and not _SECOND_READER.match(vertex_name)
 
 
 def get(port: int, path: str, timeout: float = 2.0) -> Optional[Any]:
@@ -122,7 +130,7 @@ class RestPoller:
             out = 0
             for v in job.get("vertices", []):
                 s.vertex_names[v["id"]] = v["name"]
-                if v["name"].startswith(SOURCE_PREFIX):
+                if is_first_reader(v["name"]):
                     out += int(v.get("metrics", {}).get("write-records", 0))
             s.source_out.append((now, out))
         ck = get(s.port, f"/jobs/{s.job_id}/checkpoints")

@@ -59,3 +59,13 @@ def test_quick_benchmark_reports_every_figure(kafka_bootstrap: str, tmp_path: Pa
     assert result["workload"]["partitions"] == 4
     # the quick run must not touch the committed BENCHMARKS.md
     assert "BENCHMARKS.md" not in proc.stderr
+
+
+def test_progress_counts_each_input_record_once() -> None:
+    """The live path's second reader of a feed must not double the bench's source counts."""
+    from bench.rest import is_first_reader
+
+    assert is_first_reader("Source: kafka contact_events -> Process")
+    assert is_first_reader("Source: file ctrs -> key and event time ctrs")
+    assert not is_first_reader("Source: kafka contact_events (5000 ms) -> Process")
+    assert not is_first_reader("live ctr ends")
