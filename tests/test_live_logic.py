@@ -203,3 +203,42 @@ def test_agent_records_only_when_the_view_changes():
     assert agent_board.on_tick(board, 30_000, [v1._replace(from_ms=22_000, online=False)]
                                ).online is False
     assert agent_board.is_done(board)
+
+
+def test_pending_messages_are_due_in_the_order_sent_and_later_ones_wait() -> None:
+    from udfs.live.ticks import split_due
+
+    pending = [(20_000, "a"), (30_000, "x"), (20_000, "b"), (10_000, "old")]
+    due, later = split_due(pending, 20_000)
+    assert due == ["a", "b", "old"]
+    assert later == [(30_000, "x")]
+    assert split_due(None, 20_000) == ([], [])
+
+
+def test_tick_slots_keep_the_next_ten_minutes_of_ticks_apart() -> None:
+    from udfs.live.ticks import TICK_SLOTS, tick_slot
+
+    interval = 10_000
+    slots = {tick_slot(t * interval, interval) for t in range(100, 100 + TICK_SLOTS)}
+    assert len(slots) == TICK_SLOTS
+    assert tick_slot(5 * interval, interval) == tick_slot((5 + TICK_SLOTS) * interval, interval)
+
+
+def test_a_timer_is_registered_once_until_it_fires() -> None:
+    from udfs.live.ticks import RegisteredTimers
+
+    timers = RegisteredTimers()
+    assert timers.first("q", 10)
+    assert not timers.first("q", 10)
+    assert timers.first("q", 20) and timers.first("other", 10)
+    timers.fired("q", 10)
+    assert timers.first("q", 10)
+
+
+def test_an_agents_deadline_is_its_timeout_online_and_its_forgetting_offline() -> None:
+    from udfs.live.agent_live import next_deadline
+
+    st = AgentLive(last_event_ms=1_000, online=True)
+    assert next_deadline(st, 240_000) == 241_000
+    st.online, st.offline_since_ms = False, 5_000
+    assert next_deadline(st, 240_000) == 245_000

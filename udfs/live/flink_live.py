@@ -49,11 +49,13 @@ from udfs.live.contact_live import (
 from udfs.live.live_records import agent_live_record, queue_live_record
 from udfs.live.messages import AGENT_KEY_PREFIX, AgentView, split_queue_key
 from udfs.live.ticks import (
+    TICK_SLOTS,
     RegisteredTimers,
     first_tick,
     split_due,
     tick_allowed,
     tick_at_or_before,
+    tick_slot,
 )
 from udfs.records import DeadLetter
 from udfs.settings import AGENT_LIVE, QUEUE_LIVE, Settings
@@ -218,10 +220,11 @@ class LiveAgentFunction(KeyedProcessFunction):
 class LiveTickFunction(KeyedBroadcastProcessFunction):
     """Key ``q|queue|channel`` (gauges) or ``a|agent`` (agent record); broadcast: the clock.
 
-    Messages wait, with their tick, in an append-only ListState (a message costs one ``add``,
-    never a read: a per-tick bucket that is read and rewritten on every message re-pickles the
-    whole bucket each time, quadratic in a busy queue's messages per tick); the current board
-    in a ValueState. A tick reads the list once, applies what is due and keeps the rest.
+    Messages wait, with their tick, in append-only ListStates, one per tick slot
+    (``tick_slot``): a message costs one ``add`` and never a read, and a tick reads only its own
+    slot, so messages read far ahead of the watermark in a replay are not read again at every
+    tick (one shared list was; one read-and-rewritten bucket per tick re-pickled the bucket on
+    every message). The current board is in a ValueState.
     """
 
     def __init__(self, settings: Settings):
@@ -234,8 +237,8 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         self.board = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
-        self.pending = runtime_context.get_list_state(
-            ListStateDescriptor("live-pending", PICKLED))
+        self.pending = [runtime_context.get_list_state(
+            ListStateDescriptor(f"live-pending-{i}", PICKLED)) for i in range(TICK_SLOTS)]
         self.timers = RegisteredTimers()
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
@@ -249,7 +252,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
                      else queue_gauges.effective_ms(value))
         timers = ctx.timer_service()
         tick = first_tick(effective, timers.current_watermark(), self.interval)
-        self.pending.add((tick, value))
+        self.pending[tick_slot(tick, self.interval)].add((tick, value))
         if self.timers.first(ctx.get_current_key(), tick):
             timers.register_event_time_timer(tick)
 
@@ -268,12 +271,13 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         last_read = ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)
         if not tick_allowed(timestamp, ctx.timer_service().current_watermark(), last_read):
             return  # end of a bounded input, past the last event time read
-        due, later = split_due(self.pending.get(), timestamp)
+        slot = self.pending[tick_slot(timestamp, self.interval)]
+        due, later = split_due(slot.get(), timestamp)
         if due:
             if later:
-                self.pending.update(later)
+                slot.update(later)
             else:
-                self.pending.clear()
+                slot.clear()
         if type(board) is agent_board.AgentBoard:
             view = agent_board.on_tick(board, timestamp, due)
             row = None if view is None else output_row(

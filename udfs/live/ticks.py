@@ -39,6 +39,16 @@ def tick_allowed(tick: int, watermark: int, last_read_ms) -> bool:
     return last_read_ms is not None and tick <= last_read_ms
 
 
+#: Pending live messages are spread over this many lists by tick (``tick_slot``): at the default
+#: 10 s interval a message up to ~10 min ahead of the watermark (the default watermark drift)
+#: waits in a list no earlier tick reads.
+TICK_SLOTS = 64
+
+
+def tick_slot(tick: int, interval: int) -> int:
+    return (tick // interval) % TICK_SLOTS
+
+
 def split_due(pending, tick: int) -> tuple[list, list]:
     """(messages due at ``tick`` in the order sent, ``(tick, message)`` pairs still waiting) of
     the ``(tick, message)`` pairs a key holds."""
