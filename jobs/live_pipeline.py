@@ -2,8 +2,12 @@
 
     contact events ─────────────── keyBy ContactId ─┐
     CTRs ─ CTR ends (no hold-back) ─ keyBy ContactId ┴─ live contact ─ stays ──────────┐
-    agent events ──────────────── keyBy AgentARN ─── live agent ─ shares, views ──────┴─ keyBy
+    agent events ── keyBy AgentARN ── live agent ─ views ──────────────────────────────┤
+                                               └─ members ─ keyBy profile ─ live profiles ─┴─ keyBy
         tick key ─ live ticks (+ broadcast clock) ─ queue live / agent live rows
+
+(``udfs.live.messages``: an agent event goes to its routing profile, which sends each (queue,
+channel) its agents' summed share once per tick.)
 
 Inputs are ``Row(key, raw)`` streams (``KEYED_RAW_TYPE``) with their own live timestamps and
 watermarks (SPEC §4: ``--live-out-of-orderness``; ``live_sources`` builds them from the job's
@@ -24,9 +28,11 @@ from udfs.flink_outputs import KEYED_TYPE, OUTPUT_ROW_TYPE
 from udfs.live.flink_live import (
     CLOCK_STATE,
     CLOCK_TAG,
+    PROFILE_TAG,
     LiveAgentFunction,
     LiveContactFunction,
     LiveCtrEnds,
+    LiveProfileFunction,
     LiveTickFunction,
 )
 from udfs.settings import Settings
@@ -89,6 +95,9 @@ def build_live(env: StreamExecutionEnvironment, settings: Settings,
                   .process(LiveAgentFunction(settings), output_type=KEYED_TYPE)
                   .name("live agent"))
         messages.append(agents)
+        messages.append(keyed(agents.get_side_output(PROFILE_TAG))
+                        .process(LiveProfileFunction(settings), output_type=KEYED_TYPE)
+                        .name("live profiles"))
         clocks.append(agents.get_side_output(CLOCK_TAG))
     merged = messages[0].union(*messages[1:]) if len(messages) > 1 else messages[0]
     clock = clocks[0].union(*clocks[1:]) if len(clocks) > 1 else clocks[0]

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from udfs.live import agent_board, queue_gauges
+from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import AgentLive, activity, on_agent_event, on_timeout, share_of
 from udfs.live.contact_live import ContactLive, on_contact_event, on_ctr, on_retention
-from udfs.live.messages import AgentShare, AgentView, QueueStay, Share, agent_key, queue_key
+from udfs.live.messages import (
+    AgentShare,
+    AgentView,
+    ProfileMember,
+    QueueStay,
+    Share,
+    agent_key,
+    profile_key,
+    queue_key,
+)
 from udfs.live.ticks import MAX_WATERMARK, first_tick, tick_allowed
 from udfs.records import (
     AVAILABLE,
@@ -121,27 +130,36 @@ def test_share_of_one_serving_agent():
                     "VOICE").slots_active == 1
 
 
-def test_agent_shares_and_views_change_only_when_they_change():
+def test_agent_shares_go_to_its_profile_and_views_change_only_when_they_change():
     st = AgentLive()
     first = on_agent_event(st, ae("e1", 1000), 240_000)
-    assert [k for k, _ in first] == [queue_key(Q, "VOICE"), queue_key(AQ, "VOICE"),
-                                     agent_key("ann")]
+    assert [k for k, _ in first] == [profile_key("rp"), agent_key("ann")]
+    member = first[0][1]
+    assert member == ProfileMember("ann", 1000, (("VOICE", Share(1, 1, 1, 0, 0, 0, 0, 0, 1)),),
+                                   ((queue_key(Q, "VOICE"), "Support"),
+                                    (queue_key(AQ, "VOICE"), None)))
     assert on_agent_event(st, ae("e1", 1000), 240_000) is None  # duplicate
     assert on_agent_event(st, ae("e0", 500), 240_000) is None  # older than the state
     assert on_agent_event(st, ae("e2", 2000, event_type="HEART_BEAT"), 240_000) == []
-    moved = CONFIG._replace(inbound_channels=((Q2, "VOICE"),), inbound_queues=((Q2, "Sales"),))
-    msgs = dict(on_agent_event(st, ae("e3", 3000, config=moved), 240_000))
-    assert msgs[queue_key(Q, "VOICE")] == AgentShare("ann", 3000, None, None)
-    assert msgs[queue_key(AQ, "VOICE")].share is None
-    assert msgs[queue_key(Q2, "VOICE")].share == Share(1, 1, 1, 0, 0, 0, 0, 0, 1)
-    assert queue_key(Q2, "VOICE") in st.shares
+    busy = dict(on_agent_event(st, ae("e3", 2500, contacts=[contact("c9", "CONNECTED")]),
+                               240_000))
+    assert busy[profile_key("rp")].served is None  # unchanged: not sent again
+    moved = CONFIG._replace(routing_profile_arn="rp2", inbound_channels=((Q2, "VOICE"),),
+                            inbound_queues=((Q2, "Sales"),))
+    msgs = on_agent_event(st, ae("e4", 3000, config=moved), 240_000)
+    assert msgs[0] == (profile_key("rp"), ProfileMember("ann", 3000, None, ()))  # leaves
+    key, joined = msgs[1]
+    assert key == profile_key("rp2")
+    assert joined.served == ((queue_key(Q2, "VOICE"), "Sales"),)
+    assert joined.shares == (("VOICE", Share(1, 1, 1, 0, 0, 0, 0, 0, 1)),)
+    assert st.profile == profile_key("rp2")
 
 
 def test_logout_and_timeout_take_the_agent_out_of_every_gauge():
     st = AgentLive()
     on_agent_event(st, ae("e1", 1000), 240_000)
     msgs = dict(on_timeout(st, "ann", 241_000))
-    assert msgs[queue_key(Q, "VOICE")] == AgentShare("ann", 241_000, None, "Support")
+    assert msgs[profile_key("rp")] == ProfileMember("ann", 241_000, None, None)
     view = msgs[agent_key("ann")]
     assert (view.status, view.online, view.status_since_ms, view.contacts) == \
         ("Offline", False, 241_000, ())
@@ -149,7 +167,41 @@ def test_logout_and_timeout_take_the_agent_out_of_every_gauge():
     on_agent_event(st, ae("e1", 1000), 240_000)
     msgs = dict(on_agent_event(st, ae("e2", 5000, status=AVAILABLE, event_type="LOGOUT"),
                                240_000))
-    assert msgs[agent_key("ann")].status == "Offline" and not st.online and not st.shares
+    assert msgs[agent_key("ann")].status == "Offline" and not st.online
+    assert msgs[profile_key("rp")].shares is None
+
+
+# -- routing profiles --------------------------------------------------------------------------
+SERVED = ((queue_key(Q, "VOICE"), "Support"), (queue_key(Q, "CHAT"), "Support"))
+
+
+def test_a_profile_sends_each_pair_its_summed_share_when_it_changed():
+    board = profile_board.ProfileBoard()
+    ann = (("CHAT", share()), ("VOICE", share()))
+    bob = (("VOICE", share(available=0)),)
+    out = dict(profile_board.on_tick(board, "p|rp", 10_000, [
+        ProfileMember("ann", 1000, ann, SERVED), ProfileMember("bob", 2000, bob, SERVED)]))
+    assert out[queue_key(Q, "VOICE")] == AgentShare(
+        "p|rp", 10_000, Share(2, 2, 1, 0, 0, 0, 0, 0, 1), "Support")
+    assert out[queue_key(Q, "CHAT")].share == share()
+    assert profile_board.on_tick(board, "p|rp", 20_000, []) == []  # nothing changed
+    out = dict(profile_board.on_tick(board, "p|rp", 30_000, [
+        ProfileMember("ann", 25_000, None, None)]))  # ann offline
+    assert out[queue_key(Q, "CHAT")] == AgentShare("p|rp", 30_000, None, "Support")
+    assert out[queue_key(Q, "VOICE")].share == share(available=0)
+    out = dict(profile_board.on_tick(board, "p|rp", 40_000, [
+        ProfileMember("bob", 31_000, None, ())]))  # bob left the profile
+    assert out == {queue_key(Q, "VOICE"): AgentShare("p|rp", 40_000, None, "Support")}
+    assert list(board.members) == ["ann"]
+    profile_board.apply(board, [ProfileMember("ann", 41_000, None, ())])
+    profile_board.on_tick(board, "p|rp", 50_000)
+    assert profile_board.is_empty(board) and not board.interned
+
+
+def test_a_profiles_members_share_one_served_tuple():
+    board = profile_board.ProfileBoard()
+    profile_board.apply(board, [ProfileMember(a, 0, None, SERVED) for a in ("ann", "bob")])
+    assert board.members["ann"][0] is board.members["bob"][0]
 
 
 # -- gauges ----------------------------------------------------------------------------------

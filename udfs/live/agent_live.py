@@ -1,19 +1,28 @@
-"""An agent's live state: its share of each (queue, channel) it serves, and its live view.
+"""An agent's live state: its share of the (queue, channel) pairs it serves, and its live view.
 
 The state is that of the agent's latest snapshot; LOGOUT, or 240 s without events, makes the
 agent offline, and an offline agent counts in no gauge (SPEC §4). An agent serves the (queue,
 channel) pairs its routing profile's ``InboundQueues`` list, so a routing-profile change moves its
-shares. Only changes are sent: a share to a (queue, channel) when it changed, a view when the
-agent live record would change. Effective times never go backwards per agent, so a message
-always supersedes the previous one at the tick operator.
+shares. Its shares (one per channel) go to its routing profile (``udfs.live.profile_board``),
+which sums them per (queue, channel). Only changes are sent: a ``ProfileMember`` when the shares
+or the served pairs changed, a view when the agent live record would change. Effective times
+never go backwards per agent, so a message always supersedes the previous one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
-from udfs.live.messages import AgentShare, AgentView, Share, agent_key, queue_key
+from udfs.live.messages import (
+    AgentView,
+    ProfileMember,
+    Share,
+    agent_key,
+    channel_of,
+    profile_key,
+    queue_key,
+)
 from udfs.records import AVAILABLE, CUSTOM, OFFLINE, AgentConfig, AgentEvent
 
 LOGOUT = "LOGOUT"
@@ -36,7 +45,9 @@ class AgentLive:
     status_since_ms: Optional[int] = None
     online: bool = False
     offline_since_ms: Optional[int] = None
-    shares: dict = field(default_factory=dict)  # queue key -> Share last sent (not None)
+    profile: Optional[str] = None  # the profile key it last joined (None: in none)
+    sent_shares: Optional[tuple] = None  # ((channel, Share), ...) last sent
+    sent_served: tuple = ()  # ((queue key, queue name), ...) last sent
     view: Optional[AgentView] = None  # last sent
     timer_ms: Optional[int] = None  # the one timer registered (None: none pending)
 
@@ -82,12 +93,19 @@ def share_of(status: Optional[str], contacts, slots: dict, channel: str) -> Shar
     )
 
 
-def _served(config: Optional[AgentConfig]) -> dict:
-    """(queue key -> queue name) of the pairs the routing profile serves."""
+def _served(config: Optional[AgentConfig]) -> tuple:
+    """((queue key, queue name), ...) of the pairs the routing profile serves."""
     if config is None:
-        return {}
+        return ()
     names = dict(config.inbound_queues)
-    return {queue_key(arn, channel): names.get(arn) for arn, channel in config.inbound_channels}
+    return tuple((queue_key(arn, channel), names.get(arn))
+                 for arn, channel in config.inbound_channels)
+
+
+def _shares(status: Optional[str], contacts, slots: dict, served: tuple) -> tuple:
+    """((channel, Share), ...) of an online agent, one per channel it serves."""
+    channels = sorted({channel_of(key) for key, _ in served})
+    return tuple((ch, share_of(status, contacts, slots, ch)) for ch in channels)
 
 
 def _view(st: AgentLive, from_ms: int, status: Optional[str], contacts) -> AgentView:
@@ -107,16 +125,20 @@ def _view(st: AgentLive, from_ms: int, status: Optional[str], contacts) -> Agent
     )
 
 
-def _diff(st: AgentLive, agent_arn: str, from_ms: int, wanted: dict, names: dict,
-          view: AgentView) -> list[tuple[str, object]]:
+def _diff(st: AgentLive, agent_arn: str, from_ms: int, served: tuple,
+          shares: Optional[tuple], view: AgentView) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
-    for key in [k for k in st.shares if k not in wanted]:
-        del st.shares[key]
-        out.append((key, AgentShare(agent_arn, from_ms, None, names.get(key))))
-    for key, share in wanted.items():
-        if st.shares.get(key) != share:
-            st.shares[key] = share
-            out.append((key, AgentShare(agent_arn, from_ms, share, names.get(key))))
+    key = profile_key(st.config.routing_profile_arn) if served and st.config else None
+    if st.profile is not None and st.profile != key:  # leaves its old profile
+        out.append((st.profile, ProfileMember(agent_arn, from_ms, None, ())))
+        st.profile, st.sent_shares, st.sent_served = None, None, ()
+    if key is not None:
+        joined = st.profile is None
+        if joined or served != st.sent_served or shares != st.sent_shares:
+            out.append((key, ProfileMember(
+                agent_arn, from_ms, shares,
+                served if joined or served != st.sent_served else None)))
+            st.profile, st.sent_shares, st.sent_served = key, shares, served
     if not view.same_as(st.view):
         st.view = view
         out.append((agent_key(agent_arn), view))
@@ -144,13 +166,9 @@ def on_agent_event(st: AgentLive, ev: AgentEvent, timeout_ms: int
         st.status_name, st.status_since_ms = name, ev.event_ms
     st.online = status is not None and status != OFFLINE
     st.offline_since_ms = None if st.online else from_ms
-    names = _served(st.config)
-    wanted = {}
-    if st.online:
-        slots = dict(ev.available_slots)
-        wanted = {key: share_of(status, ev.contacts, slots, key.rpartition("|")[2])
-                  for key in names}
-    return _diff(st, ev.agent_arn, from_ms, wanted, names,
+    served = _served(st.config)
+    shares = _shares(status, ev.contacts, dict(ev.available_slots), served) if st.online else None
+    return _diff(st, ev.agent_arn, from_ms, served, shares,
                  _view(st, from_ms, status, ev.contacts))
 
 
@@ -174,5 +192,5 @@ def on_timeout(st: AgentLive, agent_arn: str, now_ms: int) -> list[tuple[str, ob
     from_ms = st.effect_ms = max(st.effect_ms, now_ms)
     st.online, st.offline_since_ms = False, from_ms
     st.status_name, st.status_since_ms = "Offline", now_ms
-    names = _served(st.config)
-    return _diff(st, agent_arn, from_ms, {}, names, _view(st, from_ms, OFFLINE, ()))
+    return _diff(st, agent_arn, from_ms, _served(st.config), None,
+                 _view(st, from_ms, OFFLINE, ()))

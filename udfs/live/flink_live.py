@@ -29,8 +29,8 @@ from pyflink.datastream.state import (
     ValueStateDescriptor,
 )
 
-from udfs.flink_outputs import output_row
-from udfs.live import agent_board, queue_gauges
+from udfs.flink_outputs import KEYED_TYPE, output_row
+from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import (
     AgentLive,
     next_deadline,
@@ -64,6 +64,8 @@ PICKLED = Types.PICKLED_BYTE_ARRAY()
 CLOCK_TAG = OutputTag("live-clock", Types.LONG())
 CLOCK_STATE = MapStateDescriptor("live-clock", Types.STRING(), Types.LONG())
 CLOCK_KEY = "last_read_ms"
+#: the agent operator's messages to the routing profiles (``ProfileMember``)
+PROFILE_TAG = OutputTag("live-profile", KEYED_TYPE)
 #: A CTR's timestamp in the live path: CTRs only end stays, at their own (parsed) times, and
 #: must never hold back the live watermark (they arrive minutes after the contact events).
 CTR_LIVE_TS = (1 << 63) - 2
@@ -156,6 +158,52 @@ class LiveContactFunction(KeyedCoProcessFunction):
         self.state.clear()
 
 
+def _routed(messages):
+    """An agent operator's messages: views to the tick operator, the rest to the profiles."""
+    for key, msg in messages:
+        if type(msg) is AgentView:
+            yield Row(key, msg)
+        else:
+            yield PROFILE_TAG, Row(key, msg)
+
+
+class _Pending:
+    """Messages waiting for their tick, per key: append-only ListStates, one per tick slot
+    (``tick_slot``), so a message costs one ``add`` and never a read, and a tick reads only its
+    own slot (messages read far ahead of the watermark in a replay are not read again at every
+    tick, and no bucket is re-pickled on every message); each timer is registered once."""
+
+    def __init__(self, runtime_context: RuntimeContext, name: str, interval: int):
+        self.interval = interval
+        self.slots = [runtime_context.get_list_state(
+            ListStateDescriptor(f"{name}-{i}", PICKLED)) for i in range(TICK_SLOTS)]
+        self.timers = RegisteredTimers()
+
+    def add(self, ctx, effective_ms: int, msg) -> None:
+        timers = ctx.timer_service()
+        tick = first_tick(effective_ms, timers.current_watermark(), self.interval)
+        self.slots[tick_slot(tick, self.interval)].add((tick, msg))
+        self.wake(ctx, ctx.get_current_key(), tick)
+
+    def wake(self, ctx, key, tick: int) -> None:
+        if self.timers.first(key, tick):
+            ctx.timer_service().register_event_time_timer(tick)
+
+    def fired(self, key, tick: int) -> None:
+        self.timers.fired(key, tick)
+
+    def take(self, tick: int) -> tuple[list, bool]:
+        """(the messages due at ``tick``, whether others still wait in its slot)."""
+        slot = self.slots[tick_slot(tick, self.interval)]
+        due, later = split_due(slot.get(), tick)
+        if due:
+            if later:
+                slot.update(later)
+            else:
+                slot.clear()
+        return due, bool(later)
+
+
 class LiveAgentFunction(KeyedProcessFunction):
     """Key AgentARN. Input: agent event lines.
 
@@ -196,8 +244,7 @@ class LiveAgentFunction(KeyedProcessFunction):
         if st.timer_ms is None or at < st.timer_ms:
             self._wait(ctx, st, at)
         self.state.update(st)
-        for key, msg in messages:
-            yield Row(key, msg)
+        yield from _routed(messages)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         st = self.state.value()
@@ -213,18 +260,13 @@ class LiveAgentFunction(KeyedProcessFunction):
             return
         self._wait(ctx, st, at)
         self.state.update(st)
-        for key, msg in messages:
-            yield Row(key, msg)
+        yield from _routed(messages)
 
 
 class LiveTickFunction(KeyedBroadcastProcessFunction):
     """Key ``q|queue|channel`` (gauges) or ``a|agent`` (agent record); broadcast: the clock.
 
-    Messages wait, with their tick, in append-only ListStates, one per tick slot
-    (``tick_slot``): a message costs one ``add`` and never a read, and a tick reads only its own
-    slot, so messages read far ahead of the watermark in a replay are not read again at every
-    tick (one shared list was; one read-and-rewritten bucket per tick re-pickled the bucket on
-    every message). The current board is in a ValueState.
+    Messages wait for their tick in ``_Pending``; the current board is in a ValueState.
     """
 
     def __init__(self, settings: Settings):
@@ -233,13 +275,10 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         self.queue_topic = settings.outputs[QUEUE_LIVE]
         self.agent_topic = settings.outputs[AGENT_LIVE]
         self.board = self.pending = None
-        self.timers = None
 
     def open(self, runtime_context: RuntimeContext):
         self.board = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
-        self.pending = [runtime_context.get_list_state(
-            ListStateDescriptor(f"live-pending-{i}", PICKLED)) for i in range(TICK_SLOTS)]
-        self.timers = RegisteredTimers()
+        self.pending = _Pending(runtime_context, "live-pending", self.interval)
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
         clock = ctx.get_broadcast_state(CLOCK_STATE)
@@ -250,15 +289,11 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
         effective = (agent_board.effective_ms(value) if type(value) is AgentView
                      else queue_gauges.effective_ms(value))
-        timers = ctx.timer_service()
-        tick = first_tick(effective, timers.current_watermark(), self.interval)
-        self.pending[tick_slot(tick, self.interval)].add((tick, value))
-        if self.timers.first(ctx.get_current_key(), tick):
-            timers.register_event_time_timer(tick)
+        self.pending.add(ctx, effective, value)
 
     def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
-        self.timers.fired(key, timestamp)
+        self.pending.fired(key, timestamp)
         board = self.board.value()
         if board is None:
             if key.startswith(AGENT_KEY_PREFIX):
@@ -271,13 +306,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         last_read = ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)
         if not tick_allowed(timestamp, ctx.timer_service().current_watermark(), last_read):
             return  # end of a bounded input, past the last event time read
-        slot = self.pending[tick_slot(timestamp, self.interval)]
-        due, later = split_due(slot.get(), timestamp)
-        if due:
-            if later:
-                slot.update(later)
-            else:
-                slot.clear()
+        due, later = self.pending.take(timestamp)
         if type(board) is agent_board.AgentBoard:
             view = agent_board.on_tick(board, timestamp, due)
             row = None if view is None else output_row(
@@ -287,9 +316,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         else:
             g = queue_gauges.on_tick(board, timestamp, due)
             if queue_gauges.wants_next_tick(board):
-                next_tick = timestamp + self.interval
-                if self.timers.first(key, next_tick):
-                    ctx.timer_service().register_event_time_timer(next_tick)
+                self.pending.wake(ctx, key, timestamp + self.interval)
             arn, channel = split_queue_key(key)
             row = None if g is None else output_row(
                 self.queue_topic,
@@ -301,3 +328,35 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
             self.board.update(board)
         if row is not None:
             yield row
+
+
+class LiveProfileFunction(KeyedProcessFunction):
+    """Key ``p|routing profile``: its agents' ``ProfileMember`` messages -> at each tick where
+    they changed something, the summed ``AgentShare`` of each (queue, channel) whose sum
+    changed (``udfs.live.profile_board``), keyed by queue for the tick operator."""
+
+    def __init__(self, settings: Settings):
+        self.interval = settings.live_interval_ms
+        self.board = self.pending = None
+
+    def open(self, runtime_context: RuntimeContext):
+        self.board = runtime_context.get_state(ValueStateDescriptor("live-profile", PICKLED))
+        self.pending = _Pending(runtime_context, "live-profile-pending", self.interval)
+
+    def process_element(self, value, ctx: KeyedProcessFunction.Context):
+        self.pending.add(ctx, profile_board.effective_ms(value), value)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        key = ctx.get_current_key()
+        self.pending.fired(key, timestamp)
+        board = self.board.value() or profile_board.ProfileBoard()
+        if board.last_tick is not None and timestamp <= board.last_tick:
+            return
+        due, later = self.pending.take(timestamp)
+        messages = profile_board.on_tick(board, key, timestamp, due)
+        if profile_board.is_empty(board) and not later:
+            self.board.clear()
+        else:
+            self.board.update(board)
+        for queue, msg in messages:
+            yield Row(queue, msg)

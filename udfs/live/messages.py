@@ -1,9 +1,13 @@
 """The messages between the live operators (all small NamedTuples, pickled between operators).
 
-contact operator (key ContactId) ──── QueueStay ─────┐
-agent operator (key AgentARN) ─────── AgentShare ────┼─ tick operator (key queue|channel or agent)
-                              └────── AgentView ─────┘
-both ──────────────────────────────── clock (max event time read, broadcast) ──┘
+contact operator (key ContactId) ──── QueueStay ───────────────────────────┐
+agent operator (key AgentARN) ─ ProfileMember ─ profile operator ─ AgentShare ┼─ tick operator
+                              └────── AgentView ───────────────────────────┘ (key queue|channel
+both ──────────────────────────────── clock (max event time read, broadcast) ┘  or agent)
+
+An agent event changes its agent's share of every (queue, channel) it serves, up to 17 here; the
+agent operator sends one ``ProfileMember`` to its routing profile instead, and the profile
+operator sends each (queue, channel) its agents' summed share once per tick when it changed.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import NamedTuple, Optional
 
 QUEUE_KEY_PREFIX = "q|"
 AGENT_KEY_PREFIX = "a|"
+PROFILE_KEY_PREFIX = "p|"
 
 
 def queue_key(queue_arn: str, channel: str) -> str:
@@ -20,6 +25,14 @@ def queue_key(queue_arn: str, channel: str) -> str:
 
 def agent_key(agent_arn: str) -> str:
     return f"{AGENT_KEY_PREFIX}{agent_arn}"
+
+
+def profile_key(routing_profile_arn: Optional[str]) -> str:
+    return f"{PROFILE_KEY_PREFIX}{routing_profile_arn or ''}"
+
+
+def channel_of(queue_key_: str) -> str:
+    return queue_key_.rpartition("|")[2]
 
 
 def split_queue_key(key: str) -> tuple[str, str]:
@@ -52,13 +65,23 @@ class Share(NamedTuple):
 
 
 class AgentShare(NamedTuple):
-    """An agent's share of one (queue, channel) from ``from_ms`` on (None: it no longer serves
-    it, or is offline)."""
+    """The share of one member of a (queue, channel) — a routing profile's serving agents,
+    summed — from ``from_ms`` on (None: none of them serves it online any more)."""
 
-    agent_arn: str
+    agent_arn: str  # the member: a profile key
     from_ms: int
     share: Optional[Share]
     queue_name: Optional[str]
+
+
+class ProfileMember(NamedTuple):
+    """An agent's part in its routing profile from ``from_ms`` on."""
+
+    agent_arn: str
+    from_ms: int
+    shares: Optional[tuple]  # ((channel, Share), ...) while online; None: offline
+    #: ((queue key, queue name), ...) it serves, when that changed (None: unchanged; (): it left)
+    served: Optional[tuple]
 
 
 class AgentView(NamedTuple):

@@ -1,0 +1,91 @@
+"""A routing profile's agents, summed per (queue, channel) they serve, at each tick.
+
+Agents of one routing profile serve the same (queue, channel) pairs (plus each its own agent
+queue), so one message per agent event to its profile, and one summed share per changed
+(queue, channel) per tick from the profile, replace an agent event's message to each of the up
+to 17 pairs it serves. Members' messages wait for their tick like the tick operator's (the
+first tick at or after their effect that the watermark has not passed, ``udfs.live.ticks``); at
+a tick the profile sends a (queue, channel) its new sum, from that tick on, when it changed, and
+None when no member serves it online any more. The sums at a tick are exactly the sums of the
+members' shares due by then, so the gauges are those of the shares sent one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from udfs.live.messages import AgentShare, ProfileMember, Share, channel_of
+
+
+@dataclass
+class ProfileBoard:
+    #: agent ARN -> (served queue keys, ((channel, Share), ...) or None while offline)
+    members: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)  # queue key -> queue name
+    sent: dict = field(default_factory=dict)  # queue key -> Share last sent
+    #: one tuple per distinct set of served keys, shared by the members that serve it, so that
+    #: a board of many agents pickles each set once
+    interned: dict = field(default_factory=dict)
+    last_tick: Optional[int] = None
+
+
+def effective_ms(msg: ProfileMember) -> int:
+    return msg.from_ms
+
+
+def apply(board: ProfileBoard, messages) -> None:
+    """Apply members' messages, in the order they were sent."""
+    for msg in messages:
+        if msg.served == ():
+            board.members.pop(msg.agent_arn, None)
+            continue
+        if msg.served is None:
+            keys = board.members.get(msg.agent_arn, ((), None))[0]
+        else:
+            for key, name in msg.served:
+                if name is not None:
+                    board.names[key] = name
+            keys = tuple(key for key, _ in msg.served)
+            keys = board.interned.setdefault(keys, keys)
+        board.members[msg.agent_arn] = (keys, msg.shares)
+
+
+def sums(board: ProfileBoard) -> dict:
+    """(queue key -> summed Share) of the members online now."""
+    acc: dict = {}
+    for keys, shares in board.members.values():
+        if not shares:
+            continue
+        by_channel = dict(shares)
+        for key in keys:
+            share = by_channel.get(channel_of(key))
+            if share is None:
+                continue
+            current = acc.get(key)
+            acc[key] = share if current is None else Share(*map(sum, zip(current, share)))
+    return acc
+
+
+def on_tick(board: ProfileBoard, profile: str, tick: int, messages=()
+            ) -> list[tuple[str, AgentShare]]:
+    """Apply the tick's messages; the (queue key, share) messages whose sum changed."""
+    apply(board, messages)
+    board.last_tick = tick
+    now = sums(board)
+    out = []
+    for key in [k for k in board.sent if k not in now]:
+        del board.sent[key]
+        out.append((key, AgentShare(profile, tick, None, board.names.get(key))))
+    for key, share in now.items():
+        if board.sent.get(key) != share:
+            board.sent[key] = share
+            out.append((key, AgentShare(profile, tick, share, board.names.get(key))))
+    used = {keys for keys, _ in board.members.values()}
+    for keys in [k for k in board.interned if k not in used]:
+        del board.interned[keys]
+    return out
+
+
+def is_empty(board: ProfileBoard) -> bool:
+    return not board.members and not board.sent
