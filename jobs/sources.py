@@ -74,9 +74,9 @@ class EventTime:
         return WatermarkStrategy(j)
 
 
-def reader_args(stream: str, min_event_ms: int, max_future_ms: Optional[int]) -> tuple:
-    """Arguments of the Java ``SourceKeyTime`` reader (max-future < 0: no wall-clock bound)."""
-    return stream, min_event_ms, -1 if max_future_ms is None else max_future_ms
+def reader_args(stream: str, min_event_ms: int, max_future_ms: int) -> tuple:
+    """Arguments of the Java ``SourceKeyTime`` reader (the same bounds as the normalizers')."""
+    return stream, min_event_ms, max_future_ms
 
 
 def file_source(env, path: str, stream: str, cfg: JobConfig, event_time: EventTime):

@@ -11,26 +11,20 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from confluent_kafka import Consumer, Producer
 
-from udfs.parse_agent_event import normalize_agent_event
-from udfs.parse_contact_event import normalize_contact_event
-from udfs.parse_ctr import normalize_ctr
+from udfs.ingest import normalizer_for
 
 INPUTS = ("contact_events", "ctrs", "agent_events")
 OUTPUTS = ("queue", "agent", "contacts", "deadletter")
-NORMALIZERS = {"contact_events": normalize_contact_event, "ctrs": normalize_ctr,
-               "agent_events": normalize_agent_event}
-
-
 def event_time(stream: str, line: str) -> int:
     """Record timestamp = event time (what the simulator and Connect bridges do)."""
-    rec = NORMALIZERS[stream](line)
+    rec = normalizer_for(stream)(line)
     return getattr(rec, "event_ms", 0) or 0
 
 
 def record_key(stream: str, line: str) -> Optional[bytes]:
     """ContactId / AgentARN, as Connect's bridges and the simulator key records (per-agent
     order holds within a partition)."""
-    rec = NORMALIZERS[stream](line)
+    rec = normalizer_for(stream)(line)
     key = getattr(rec, "agent_arn" if stream == "agent_events" else "contact_id", None)
     return key.encode() if key else None
 

@@ -37,7 +37,7 @@ class Ingest:
         self.counters = {}
 
     def _max_ms(self) -> int:
-        return (1 << 62) if self.max_future_ms is None else now_ms() + self.max_future_ms
+        return now_ms() + self.max_future_ms
 
     def dead(self, d: DeadLetter):
         kind = error_kind(d.error)
