@@ -277,7 +277,7 @@ def test_tick_slots_keep_the_next_ten_minutes_of_ticks_apart() -> None:
 
 
 def test_a_timer_is_registered_once_until_it_fires() -> None:
-    from udfs.live.ticks import RegisteredTimers
+    from udfs.registered_timers import RegisteredTimers
 
     timers = RegisteredTimers()
     assert timers.first("q", 10)

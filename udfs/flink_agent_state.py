@@ -81,6 +81,7 @@ from udfs.lru import LruCache
 from udfs.missed_contacts import missed_key, missed_puts
 from udfs.output_records import agent_record, contact_fact_record
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CTRS
+from udfs.registered_timers import RegisteredTimers
 from udfs.reports.messages import report_key
 from udfs.reports.records import agent_message
 from udfs.settings import AGENT, CONTACT, DEADLETTER, Settings
@@ -97,6 +98,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.cache_size = cache_size
         self.points = self.history = self.windows = self.pending = None
         self.cache: LruCache = LruCache(cache_size)
+        self.timers = RegisteredTimers()
         self.counters: dict = {}
         self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
 
@@ -109,6 +111,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
         self.cache = LruCache(self.cache_size)
+        self.timers = RegisteredTimers()
         self.ingest.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("agents")
         self.counters = {name: group.counter(name) for name in (
@@ -224,7 +227,9 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.points.add(inserted.point)
         for put in missed_puts(agent_arn, ev.event_ms, ev.contacts, inserted.moved):
             yield MISSED_PUT_TAG, keyed_row(missed_key(put), put)
-        ctx.timer_service().register_event_time_timer(window_timer(ev.event_ms, self.s.window_ms))
+        timer = window_timer(ev.event_ms, self.s.window_ms)
+        if self.timers.first(agent_arn, timer):
+            ctx.timer_service().register_event_time_timer(timer)
         rows, changed = self._window_rows(agent_arn, st,
                                           refresh_windows(ev.event_ms, wm, self.s.window_ms))
         self._store(st, history=inserted.configs or inserted.missed, windows=changed)
@@ -289,6 +294,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
     # -- timers -----------------------------------------------------------------------------
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
         agent_arn = ctx.get_current_key()
+        self.timers.fired(agent_arn, timestamp)
         st = self._load(agent_arn)
         rows = []
         if releases_at(st, timestamp):  # facts whose release time this is, in arrival order

@@ -51,14 +51,15 @@ from udfs.live.live_records import agent_live_record, queue_live_record
 from udfs.live.messages import AGENT_KEY_PREFIX, AgentView, split_queue_key
 from udfs.live.ticks import (
     TICK_SLOTS,
-    RegisteredTimers,
     first_tick,
+    is_end_of_input,
     split_due,
     tick_allowed,
     tick_at_or_before,
     tick_slot,
 )
 from udfs.records import DeadLetter
+from udfs.registered_timers import RegisteredTimers
 from udfs.settings import AGENT_LIVE, QUEUE_LIVE, Settings
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
@@ -308,8 +309,9 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
                 board = queue_gauges.QueueBoard(agent_queue=queue_gauges.is_agent_queue(arn))
         if board.last_tick is not None and timestamp <= board.last_tick:
             return
-        last_read = ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)
-        if not tick_allowed(timestamp, ctx.timer_service().current_watermark(), last_read):
+        watermark = ctx.timer_service().current_watermark()
+        if is_end_of_input(watermark) and not tick_allowed(
+                timestamp, watermark, ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)):
             return  # end of a bounded input, past the last event time read
         due, later = self.pending.take(timestamp)
         if type(board) is agent_board.AgentBoard:
