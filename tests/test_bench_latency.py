@@ -22,6 +22,7 @@ from bench.latency import (
     live_samples,
     seen_record,
 )
+from bench.report import render
 from bench.run import headline
 from tools.sim.delivery import DeliveredRecord
 
@@ -137,3 +138,15 @@ def test_summary_keys_next_to_the_windows() -> None:
         (1.5, 3.5, 40)
     assert (r["p99_latency_s"], r["latency_samples"]) == (8.25, 9)
     assert headline({})["live_latency_samples"] is None  # no latency phase
+
+
+def test_report_states_the_live_aim() -> None:
+    text = render(headline({"latency": LAT}))
+    assert ("| live latency p50 / p99, tick + live out-of-orderness → committed live record "
+            "(40 records) | 1.50 s / **3.50 s** | p99 ≤ 2 s + the checkpoint interval "
+            "(= 3.0 s): **missed** |") in text
+    assert "over 40 live records of 4 ticks: p50 **1.50 s**, p99 **3.50 s**, max 4.00 s" in text
+    met = {**LAT, "live": {**LAT["live"], "aim": live_aim(2.5, 1.0)}}
+    assert "(= 3.0 s): **met** |" in render(headline({"latency": met}))
+    off = render(headline({"latency": {**LAT, "live": {"off": True}}}))
+    assert "Live path: off in this run" in off
