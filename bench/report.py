@@ -25,6 +25,9 @@ def _live_aim(lat: dict) -> str:
     if not aim:
         return "p99 ≤ 2 s + the checkpoint interval"
     verdict = {True: "**met**", False: "**missed**", None: "not measured"}[aim.get("met")]
+    unseen = (lat.get("live", {}).get("unseen_ticks") or {}).get("count")
+    if unseen:
+        verdict += f" ({unseen} ticks never committed: the job fell behind)"
     return (f"p99 ≤ 2 s + the checkpoint interval "
             f"(= {_n(aim.get('p99_at_most_s'), ' s', 1)}): {verdict}")
 
@@ -198,6 +201,7 @@ def render(r: dict) -> str:
             f"data, not by the watermark), excluded above: {_n(late.get('count'))} "
             f"(p50 {_n(late.get('p50'), ' s', 1)}).",
             *_live_lines(lat),
+            *[f"- Note: {n}" for n in lat.get("notes", [])],
         ]
     return "\n".join(lines) + "\n"
 
@@ -212,6 +216,10 @@ def _live_lines(lat: dict) -> list[str]:
     after = live.get("after_input_watermark_s", {})
     lag = live.get("input_watermark_lag_s", {})
     by = live.get("by_output", {})
+    unseen = live.get("unseen_ticks") or {}
+    ticks = live.get("by_tick") or []
+    trend = ", ".join(f"+{t['tick_s']:g} s: {_n(t['max_s'], ' s', 2)}"
+                      for t in (ticks if len(ticks) <= 4 else [*ticks[:2], *ticks[-2:]]))
     return [
         f"- Live path (ticks every {_n(lat.get('live_interval_s'), ' s')}, live "
         f"out-of-orderness {_n(lat.get('live_out_of_orderness_s'), ' s')}): from the ideal live "
@@ -228,6 +236,13 @@ def _live_lines(lat: dict) -> list[str]:
         f"; and the job, from then to the committed live record: p50 "
         f"{_n(after.get('p50'), ' s', 2)}, p99 {_n(after.get('p99'), ' s', 2)}, max "
         f"{_n(after.get('max'), ' s', 2)}.",
+        f"- Ticks: {_n(live.get('ticks'))} of {_n(live.get('ticks_expected'))} counted ticks "
+        f"committed by the end of the run"
+        + (f"; {unseen['count']} never were (the earliest at least "
+           f"{_n(unseen.get('earliest_at_least_s'), ' s', 1)} late: the live path fell behind "
+           f"the input)" if unseen.get("count") else "")
+        + (f"; worst record per tick (tick after the pace start: max) {trend}" if trend else "")
+        + ".",
     ]
 
 

@@ -287,7 +287,7 @@ def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, boot
 
 
 def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
-    from bench.latency import LIVE_OUTPUTS, LatencyRun, build_spool, cleanup_spool
+    from bench.latency import LIVE_OUTPUTS, LatencyRun, build_spool, cleanup_spool, span_note
 
     window_ms = parse_duration_ms(args.window, "--window")
     ooo_ms = parse_duration_ms(args.out_of_orderness, "--out-of-orderness")
@@ -311,6 +311,11 @@ def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
                        "--agent-live-topic", topics["agent_live"]]
     else:
         log("latency: --live-interval 0: the live path is off, its latency is not measured")
+    notes = [n for n in (span_note(args.latency_duration, window_ms, ooo_ms, "one window"),
+                         span_note(args.latency_duration, live_interval_ms, live_ooo_ms,
+                                   "one live tick") if live_interval_ms else None) if n]
+    for n in notes:
+        log(f"latency: WARNING: {n}")
     group = f"bench-lat-{suffix}"
     job_argv = job_args(bootstrap, topics, [
         "--group-id", group, "--transactional-id-prefix", group,
@@ -334,6 +339,8 @@ def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
             cleanup_spool(spool)
         shutil.rmtree(lat_dir / "checkpoints", ignore_errors=True)
     summary = result.summary
+    if notes:
+        summary["notes"] = notes
     summary.update({"window": args.window, "out_of_orderness": args.out_of_orderness,
                     "live_interval_s": live_interval_ms / 1000,
                     "live_out_of_orderness_s": live_ooo_ms / 1000, "target_rate": args.rate})

@@ -21,6 +21,7 @@ from bench.latency import (
     live_aim,
     live_samples,
     seen_record,
+    span_note,
 )
 from bench.report import render
 from bench.run import headline
@@ -93,7 +94,7 @@ def test_live_analysis_with_the_inputs_share(tmp_path: Path) -> None:
     ])
     seen = [live("q.live", P + 10_000, T0 + 16.25), live("a.live", P + 10_000, T0 + 17.5, 1),
             live("q.live", P + 20_000, T0 + 26.0, 2)]
-    out = analyse_live(seen, sp, T0, INTERVAL, LIVE_OOO, NAMES)
+    out = analyse_live(seen, sp, T0, INTERVAL, LIVE_OOO, NAMES, stopped_at=T0 + 70.0)
     ideal = out["from_ideal_watermark_s"]
     assert (ideal["count"], ideal["min"], ideal["p50"], ideal["max"]) == (3, 1.0, 1.25, 2.5)
     assert out["by_output"]["queue_live"]["count"] == 2
@@ -106,6 +107,11 @@ def test_live_analysis_with_the_inputs_share(tmp_path: Path) -> None:
     after = out["after_input_watermark_s"]
     assert (after["count"], after["min"], after["max"]) == (3, 0.25, 1.5)
     assert out["ticks_considered"] == {"from_ms": P + 10_000, "to_ms": P + 50_000}
+    # P+30 s .. P+50 s never showed by the stop: the earliest is >= 70 - (30 + 5) s late
+    assert out["ticks_expected"] == 5
+    assert out["unseen_ticks"] == {"count": 3, "earliest_at_least_s": 35.0}
+    assert out["by_tick"] == [{"tick_s": 10.0, "records": 2, "max_s": 2.5},
+                              {"tick_s": 20.0, "records": 1, "max_s": 1.0}]
 
 
 def test_the_windows_analysis_ignores_live_records(tmp_path: Path) -> None:
@@ -124,6 +130,16 @@ def test_live_aim_is_two_seconds_plus_the_checkpoint_interval() -> None:
     assert live_aim(3.0, 1.0)["met"] is True
     assert live_aim(3.01, 1.0) == {"p99_at_most_s": 3.0, "met": False}
     assert live_aim(None, 5.0) == {"p99_at_most_s": 7.0, "met": None}
+    # ticks that never committed are unboundedly late, whatever the seen ones say
+    assert live_aim(1.0, 1.0, unseen_ticks=2)["met"] is False
+    assert live_aim(None, 1.0, unseen_ticks=2)["met"] is False
+
+
+def test_a_paced_span_too_short_to_count_anything_says_so() -> None:
+    # 60 s windows + 60 s out-of-orderness + 5 s margin do not fit in 120 s of paced input
+    assert "125 s are needed" in span_note(120, 60_000, 60_000, "one window")
+    assert span_note(125, 60_000, 60_000, "one window") is None
+    assert span_note(120, INTERVAL, LIVE_OOO, "one live tick") is None
 
 
 LAT = {"checkpoint_interval_s": 1.0, "live_interval_s": 10.0, "live_out_of_orderness_s": 5.0,
@@ -148,5 +164,11 @@ def test_report_states_the_live_aim() -> None:
     assert "over 40 live records of 4 ticks: p50 **1.50 s**, p99 **3.50 s**, max 4.00 s" in text
     met = {**LAT, "live": {**LAT["live"], "aim": live_aim(2.5, 1.0)}}
     assert "(= 3.0 s): **met** |" in render(headline({"latency": met}))
+    behind = {**LAT, "live": {**LAT["live"], "aim": live_aim(1.0, 1.0, 3), "ticks_expected": 7,
+                              "unseen_ticks": {"count": 3, "earliest_at_least_s": 41.5}}}
+    text = render(headline({"latency": behind}))
+    assert "(= 3.0 s): **missed** (3 ticks never committed: the job fell behind) |" in text
+    assert "4 of 7 counted ticks committed by the end of the run; 3 never were (the earliest " \
+        "at least 41.5 s late" in text
     off = render(headline({"latency": {**LAT, "live": {"off": True}}}))
     assert "Live path: off in this run" in off
