@@ -30,6 +30,19 @@ Only windows that start at or after ``P`` and whose ``E + out_of_orderness`` is 
 topic after the first emission of a later window are *late-created* windows (a late CTR opened a
 window the watermark had already passed; revision 1 is then emitted on arrival, not by the
 watermark) and are reported separately.
+
+Live path. Each live record (queue live and agent live, SPEC §4) carries its tick instant ``T``
+(``as_of``), and a tick is emitted once the live watermark (max event time -
+``live_out_of_orderness``, from the contact and agent events; CTRs never hold it back) passes
+``T``. Mirroring the windows, with the same ``T0`` and ``P``::
+
+    live latency = seen - (T0 + (T - P) / 1000 + live_out_of_orderness)
+
+for every live record seen (no revisions: a gauge is never revised). Only ticks whose interval
+``(T - live_interval, T]`` lies in the paced span (``T >= P + live_interval``, as windows start at
+or after ``P``) and with ``T + live_out_of_orderness`` at least ``MARGIN_S`` before its end count.
+Its input share is computed the same way as the windows' (a tick's timer fires at watermark
+``>= T``, i.e. once both live feeds delivered an event time ``>= T + live_out_of_orderness + 1``).
 """
 
 from __future__ import annotations
@@ -63,6 +76,15 @@ TAIL_S = 300  # simulated beyond the horizon so shift ends (logout bursts) stay 
 MARGIN_S = 5.0
 QUEUE_VERTEX = "queue windows"
 AGENT_VERTEX = "agent state"
+LIVE_VERTEX = "live ticks"
+#: the input streams whose watermarks each operator waits for
+WINDOW_INPUTS = {QUEUE_VERTEX: ("contact_events", "ctrs"),
+                 AGENT_VERTEX: ("contact_events", "ctrs", "agent_events")}
+LIVE_INPUTS = {LIVE_VERTEX: ("contact_events", "agent_events")}  # live CTRs never hold it back
+#: the live path's aim (issue #16): p99 <= this + the checkpoint interval
+LIVE_AIM_BASE_S = 2.0
+#: keys of the live output topics in ``LatencyRun``'s topics
+LIVE_OUTPUTS = ("queue_live", "agent_live")
 
 
 @dataclass
@@ -136,20 +158,28 @@ class Seen:
     topic: str
     offset: int
     at: float
-    window_end_ms: int
-    revision: int
+    instant_ms: int  # a metric record's window_end; a live record's tick (as_of)
+    revision: int  # 0 for live records (never revised)
+
+
+def seen_record(topic: str, offset: int, at: float, value: dict, live: bool) -> Seen:
+    if live:
+        return Seen(topic, offset, at, _epoch_ms(value["as_of"]), 0)
+    return Seen(topic, offset, at, _epoch_ms(value["window_end"]), int(value["revision"]))
 
 
 class CommittedWatcher:
-    """A read_committed consumer noting when each metric record becomes visible."""
+    """A read_committed consumer noting when each metric and live record becomes visible."""
 
-    def __init__(self, bootstrap: str, topics: list[str]):
+    def __init__(self, bootstrap: str, topics: list[str], live_topics: tuple[str, ...] = ()):
         self.consumer = Consumer({
             "bootstrap.servers": bootstrap, "group.id": f"bench-lat-{uuid.uuid4().hex[:8]}",
             "isolation.level": "read_committed", "enable.auto.commit": False,
             "fetch.wait.max.ms": 50,  # the broker answers at once when a commit lands
         })
-        self.consumer.assign([TopicPartition(t, 0, OFFSET_BEGINNING) for t in topics])
+        self.live_topics = frozenset(live_topics)
+        self.consumer.assign([TopicPartition(t, 0, OFFSET_BEGINNING)
+                              for t in [*topics, *live_topics]])
         self.seen: list[Seen] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="committed-watcher", daemon=True)
@@ -161,9 +191,9 @@ class CommittedWatcher:
                 if msg.error() is not None:
                     continue
                 at = time.time()
-                v = orjson.loads(msg.value())
-                self.seen.append(Seen(msg.topic(), msg.offset(), at,
-                                      _epoch_ms(v["window_end"]), int(v["revision"])))
+                topic = msg.topic()
+                self.seen.append(seen_record(topic, msg.offset(), at, orjson.loads(msg.value()),
+                                             topic in self.live_topics))
 
     def stop(self) -> list[Seen]:
         self._stop.set()
@@ -194,18 +224,44 @@ class LatencyResult:
     run: Optional[JobRun] = None
 
 
-def input_watermark_times(spool: Spool, ends: list[int], ooo_ms: int) -> dict[str, dict]:
+def ideal_wall(t0: float, instant_ms: int, pace_start_ms: int, ooo_ms: int) -> float:
+    """The wall time at which the watermark can first pass ``instant_ms`` (a window end or a
+    tick): when the pacing clock reaches it plus the out-of-orderness."""
+    return t0 + (instant_ms - pace_start_ms) / 1000 + ooo_ms / 1000
+
+
+def counted_instants(spool: Spool, lead_ms: int, ooo_ms: int) -> tuple[int, int]:
+    """``(lo, hi)``: the window ends / ticks that count, whose period of ``lead_ms`` (window or
+    live interval) lies in the paced span and that the watermark can pass ``MARGIN_S`` before
+    its end."""
+    return (spool.pace_start_ms + lead_ms,
+            spool.horizon_ms - ooo_ms - int(MARGIN_S * 1000))
+
+
+def span_note(paced_s: float, lead_ms: int, ooo_ms: int, what: str) -> Optional[str]:
+    """Why nothing of ``what`` can count, when the paced span is too short for one period of
+    ``lead_ms`` plus the out-of-orderness and the margin (``counted_instants``)."""
+    need_s = (lead_ms + ooo_ms) / 1000 + MARGIN_S
+    if paced_s >= need_s:
+        return None
+    return (f"{paced_s:g} s of paced input is shorter than {what}: {need_s:g} s are needed "
+            f"(period + out-of-orderness + {MARGIN_S:g} s margin), so none counts")
+
+
+def input_watermark_times(spool: Spool, ends: list[int], ooo_ms: int,
+                          inputs: Optional[dict[str, tuple[str, ...]]] = None
+                          ) -> dict[str, dict]:
     """Per operator and window end ``E``: the delivery time (simulated ms) at which the input
     itself lets the operator's watermark pass ``E``.
 
     Flink's bounded-out-of-orderness watermark is ``max_ts - ooo - 1`` per stream and a window
     ``[s, E)`` fires at watermark ``>= E - 1``, i.e. once every input stream of the operator has
     delivered a record with event time ``>= E + ooo``. The queue operator's inputs are the contact
-    events and CTRs; the agent operator's are those (via the contact operator) and agent events.
-    Replaying the spool in delivery order gives these instants exactly (no REST sampling).
+    events and CTRs; the agent operator's are those (via the contact operator) and agent events
+    (``WINDOW_INPUTS``, the default). Replaying the spool in delivery order gives these instants
+    exactly (no REST sampling).
     """
-    inputs = {QUEUE_VERTEX: ("contact_events", "ctrs"),
-              AGENT_VERTEX: ("contact_events", "ctrs", "agent_events")}
+    inputs = WINDOW_INPUTS if inputs is None else inputs
     pending = sorted(set(ends))
     out: dict[str, dict] = {op: {} for op in inputs}
     next_i = dict.fromkeys(inputs, 0)
@@ -232,26 +288,24 @@ def analyse(seen: list[Seen], spool: Spool, t0: float, window_ms: int, ooo_ms: i
             vertex_of: dict[str, str]) -> dict:
     """Latency samples of first emissions (see the module docstring)."""
     first = sorted((s for s in seen if s.revision == 1), key=lambda s: (s.topic, s.offset))
-    lo = spool.pace_start_ms + window_ms
-    hi = spool.horizon_ms - ooo_ms - int(MARGIN_S * 1000)
-    considered = [s for s in first if lo <= s.window_end_ms <= hi]
-    wm_at = input_watermark_times(spool, [s.window_end_ms for s in considered], ooo_ms)
+    lo, hi = counted_instants(spool, window_ms, ooo_ms)
+    considered = [s for s in first if lo <= s.instant_ms <= hi]
+    wm_at = input_watermark_times(spool, [s.instant_ms for s in considered], ooo_ms)
     timely, late_created, after_wm = [], [], []
     by_topic: dict[str, list[float]] = {}
     max_end: dict[str, int] = {}
     for s in first:
-        later_seen = max_end.get(s.topic, -1) > s.window_end_ms
-        max_end[s.topic] = max(max_end.get(s.topic, -1), s.window_end_ms)
-        if not lo <= s.window_end_ms <= hi:
+        later_seen = max_end.get(s.topic, -1) > s.instant_ms
+        max_end[s.topic] = max(max_end.get(s.topic, -1), s.instant_ms)
+        if not lo <= s.instant_ms <= hi:
             continue
-        ideal = t0 + (s.window_end_ms - spool.pace_start_ms) / 1000 + ooo_ms / 1000
-        latency = s.at - ideal
+        latency = s.at - ideal_wall(t0, s.instant_ms, spool.pace_start_ms, ooo_ms)
         if later_seen:
             late_created.append(latency)
             continue
         timely.append(latency)
         by_topic.setdefault(s.topic, []).append(latency)
-        d = wm_at[vertex_of[s.topic]].get(s.window_end_ms)
+        d = wm_at[vertex_of[s.topic]].get(s.instant_ms)
         if d is not None:
             after_wm.append(s.at - (t0 + (d - spool.pace_start_ms) / 1000))
     lags = {op: _percentiles([(d - end - ooo_ms) / 1000 for end, d in times.items()])
@@ -266,6 +320,70 @@ def analyse(seen: list[Seen], spool: Spool, t0: float, window_ms: int, ooo_ms: i
     }
 
 
+def live_samples(seen: list[Seen], spool: Spool, t0: float, interval_ms: int,
+                 ooo_ms: int, live_topics: frozenset[str]) -> list[tuple[Seen, float]]:
+    """``(record, latency s)`` of every live record of a counted tick (module docstring)."""
+    lo, hi = counted_instants(spool, interval_ms, ooo_ms)
+    return [(s, s.at - ideal_wall(t0, s.instant_ms, spool.pace_start_ms, ooo_ms))
+            for s in seen if s.topic in live_topics and lo <= s.instant_ms <= hi]
+
+
+def analyse_live(seen: list[Seen], spool: Spool, t0: float, interval_ms: int, ooo_ms: int,
+                 name_of: dict[str, str], stopped_at: Optional[float] = None) -> dict:
+    """Latency samples of live records, per record (a tick of many queues counts many times).
+
+    Every counted tick should show (a queue with a serving agent online gets a record at each
+    tick); ``unseen_ticks`` are those with no record by ``stopped_at`` (the job fell behind),
+    each at least ``stopped_at`` minus its ideal late. ``by_tick`` shows the trend (catching up
+    with the warm-up burst, steady, or falling behind)."""
+    samples = live_samples(seen, spool, t0, interval_ms, ooo_ms, frozenset(name_of))
+    ticks = sorted({s.instant_ms for s, _ in samples})
+    lo, hi = counted_instants(spool, interval_ms, ooo_ms)
+    expected = range(-(-lo // interval_ms) * interval_ms, hi + 1, interval_ms)
+    shown = set(ticks)
+    unseen = [t for t in expected if t not in shown]
+    by_tick: dict[int, list[float]] = {}
+    # a tick's timer fires at watermark >= T, i.e. once the inputs reach T + 1 + ooo
+    wm_at = {end - 1: d for end, d in input_watermark_times(
+        spool, [t + 1 for t in ticks], ooo_ms, LIVE_INPUTS)[LIVE_VERTEX].items()}
+    by_output: dict[str, list[float]] = {}
+    after_wm = []
+    for s, latency in samples:
+        by_output.setdefault(name_of[s.topic], []).append(latency)
+        by_tick.setdefault(s.instant_ms, []).append(latency)
+        d = wm_at.get(s.instant_ms)
+        if d is not None:
+            after_wm.append(s.at - (t0 + (d - spool.pace_start_ms) / 1000))
+    bound = None
+    if unseen and stopped_at is not None:
+        bound = round(stopped_at - ideal_wall(t0, unseen[0], spool.pace_start_ms, ooo_ms), 3)
+    return {
+        "from_ideal_watermark_s": _percentiles([latency for _, latency in samples]),
+        "by_output": {name: _percentiles(v) for name, v in sorted(by_output.items())},
+        "after_input_watermark_s": _percentiles(after_wm),
+        "input_watermark_lag_s": _percentiles([(d - t - ooo_ms) / 1000
+                                               for t, d in wm_at.items()]),
+        "ticks": len(ticks),
+        "ticks_expected": len(expected),
+        "unseen_ticks": {"count": len(unseen), "earliest_at_least_s": bound},
+        "by_tick": [{"tick_s": (t - spool.pace_start_ms) / 1000, "records": len(v),
+                     "max_s": round(max(v), 3)} for t, v in sorted(by_tick.items())],
+        "ticks_considered": {"from_ms": lo, "to_ms": hi},
+        "live_interval_ms": interval_ms,
+        "live_out_of_orderness_ms": ooo_ms,
+    }
+
+
+def live_aim(p99_s: Optional[float], checkpoint_interval_s: float, unseen_ticks: int = 0) -> dict:
+    """Issue #16's aim for the live path: p99 <= 2 s + the checkpoint interval (a record waits
+    for the next checkpoint to commit); missed too when counted ticks never showed (the job fell
+    behind: their latency is unbounded), not measured without either."""
+    limit = round(LIVE_AIM_BASE_S + checkpoint_interval_s, 3)
+    if unseen_ticks:
+        return {"p99_at_most_s": limit, "met": False}
+    return {"p99_at_most_s": limit, "met": None if p99_s is None else p99_s <= limit}
+
+
 class LatencyRun:
     """The unbounded job and the committed-output watcher, started before the input exists.
 
@@ -274,12 +392,17 @@ class LatencyRun:
     """
 
     def __init__(self, bootstrap: str, run_dir: Path, job_args: list[str], topics: dict):
+        """``topics``: inputs (``STREAMS``), outputs (``queue``, ``agent``, ``contacts``,
+        ``deadletter``) and, when the job runs the live path, ``LIVE_OUTPUTS``."""
         self.bootstrap = bootstrap
         self.topics = topics
+        self.live_topics = tuple(topics[k] for k in LIVE_OUTPUTS if k in topics)
         create_topics(bootstrap, [topics[s] for s in STREAMS], configs=KEEP_FOREVER)
         create_topics(bootstrap, [topics["deadletter"]],
-                      compacted=[topics["queue"], topics["agent"], topics["contacts"]])
-        self.watcher = CommittedWatcher(bootstrap, [topics["queue"], topics["agent"]])
+                      compacted=[topics["queue"], topics["agent"], topics["contacts"],
+                                 *self.live_topics])
+        self.watcher = CommittedWatcher(bootstrap, [topics["queue"], topics["agent"]],
+                                        self.live_topics)
         self.job = RunningJob("latency", "jobs.connect_metrics", job_args, run_dir / "job",
                               events=0)
 
@@ -288,8 +411,10 @@ class LatencyRun:
         self.watcher.stop()
 
     def measure(self, spool: Spool, window_ms: int, ooo_ms: int, checkpoint_interval_s: float,
+                live_interval_ms: int = 0, live_ooo_ms: int = 0,
                 startup_timeout_s: float = 240.0) -> LatencyResult:
-        """Wait until the job reads, replay the spool in realtime, then analyse."""
+        """Wait until the job reads, replay the spool in realtime, then analyse (the live
+        records too when the job runs the live path: ``live_interval_ms`` > 0)."""
         job, topics = self.job, self.topics
         if not job.wait_until(lambda f: len(f.splits_added) >= 3, startup_timeout_s):
             run = job.finish(stop=True)
@@ -301,17 +426,26 @@ class LatencyRun:
         t0 = time.time()
         counts = produce(spool.replay(), self.bootstrap, {s: topics[s] for s in STREAMS}, pacing)
         t_end = time.time()
-        grace = ooo_ms / 1000 + 2 * checkpoint_interval_s + 5
+        grace = max(ooo_ms, live_ooo_ms) / 1000 + 2 * checkpoint_interval_s + 5
         log(f"latency: input done ({sum(counts.values()):,} records in {t_end - t0:.0f} s); "
             f"waiting {grace:.0f} s for the last windows")
         time.sleep(grace)
         run = job.finish(stop=True)
+        stopped_at = time.time()
         seen = self.watcher.stop()
         run.events = sum(counts.values())
         vertex_of = {topics["queue"]: QUEUE_VERTEX, topics["agent"]: AGENT_VERTEX}
         result = analyse(seen, spool, t0, window_ms, ooo_ms, vertex_of)
         result["by_output"] = {("queue" if t == topics["queue"] else "agent"): v
                                for t, v in result["by_output"].items()}
+        live_seen = sum(1 for s in seen if s.revision == 0)
+        if live_interval_ms and self.live_topics:
+            live = analyse_live(seen, spool, t0, live_interval_ms, live_ooo_ms,
+                                {topics[k]: k for k in LIVE_OUTPUTS}, stopped_at)
+            live["aim"] = live_aim(live["from_ideal_watermark_s"].get("p99"),
+                                   checkpoint_interval_s, live["unseen_ticks"]["count"])
+        else:
+            live = {"off": True, "from_ideal_watermark_s": _percentiles([])}
         summary = {
             "ok": result["from_ideal_watermark_s"].get("count", 0) > 0,
             "input_records": sum(counts.values()),
@@ -322,8 +456,10 @@ class LatencyRun:
             "centers": spool.centers, "agents": spool.agents,
             "checkpoint_interval_s": checkpoint_interval_s,
             "checkpoints": run.checkpoint_summary(),
-            "metric_records_seen": len(seen),
+            "metric_records_seen": len(seen) - live_seen,
+            "live_records_seen": live_seen,
             **result,
+            "live": live,
         }
         largest = max(run.rest.checkpoints.values(), key=lambda c: c.total_bytes, default=None)
         if largest is not None:  # steady-state state per operator (realtime, all streams level)

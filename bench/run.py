@@ -15,7 +15,8 @@ Phases, all against one local KRaft broker (``tools.kafka_local``) started here:
 2. ``passthrough``: the same sources into a DiscardingSink, no Python (``bench.passthrough``);
 3. ``process``: phase 1 in process mode (stopped after ``--process-timeout``; the rate is then
    taken from the records read so far);
-4. ``latency``: an unbounded run fed in realtime at ``--rate`` records/s (``bench.latency``);
+4. ``latency``: an unbounded run fed in realtime at ``--rate`` records/s (``bench.latency``):
+   window end -> committed metric record, and tick -> committed live record (live path on);
 5. ``scaleout``: the same bounded job on the standalone cluster (``tools.cluster``) with 1 and
    then 2 TaskManagers of one slot, at parallelism 1 and 2 (``bench.scaleout``).
 
@@ -103,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live-interval", default=None, metavar="10s",
                    help="the job's --live-interval in every run (0 = without the live path; "
                         "default: the job's default, 10s)")
+    p.add_argument("--live-out-of-orderness", default=None, metavar="5s",
+                   help="the job's --live-out-of-orderness in every run (default: the job's "
+                        "default, 5s)")
     p.add_argument("--bootstrap-servers", help="use this broker instead of starting one")
     p.add_argument("--work-dir", type=Path,
                    help="keep logs and spool files here (default: var/bench/<time>)")
@@ -113,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-QUICK = {"events": 8_000, "rate": 200.0, "latency_duration": 25.0, "warmup": 10.0,
+# 30 s paced: two live ticks (10 s interval, 5 s out-of-orderness) count, besides the windows
+QUICK = {"events": 8_000, "rate": 200.0, "latency_duration": 30.0, "warmup": 10.0,
          "window": "5s", "out_of_orderness": "3s", "checkpoint_interval": "2s",
          "process_timeout": 150.0, "run_timeout": 150.0}
 
@@ -215,12 +220,28 @@ def run_all(args: argparse.Namespace, phases: list[str], work: Path, bootstrap: 
     return headline(results)
 
 
-def report_flags(args: argparse.Namespace) -> list[str]:
-    """The job flags under test: report intervals (none by default), the live interval."""
+def report_flags(args: argparse.Namespace, live: bool = True) -> list[str]:
+    """The job flags under test: report intervals (none by default), the live path's flags
+    (left to the job's defaults unless given; ``live=False``: not at all)."""
     flags = ["--report-windows", args.report_windows] if args.report_windows else []
-    if args.live_interval is not None:
+    if live and args.live_interval is not None:
         flags += ["--live-interval", args.live_interval]
+    if live and args.live_out_of_orderness is not None:
+        flags += ["--live-out-of-orderness", args.live_out_of_orderness]
     return flags
+
+
+def live_settings(args: argparse.Namespace) -> tuple[int, int]:
+    """(live interval, live out-of-orderness) in ms of the runs: the flags, else the job's
+    defaults."""
+    from udfs.settings import Settings
+
+    default = Settings()
+    interval = default.live_interval_ms if args.live_interval is None else \
+        parse_duration_ms(args.live_interval, "--live-interval")
+    ooo = default.live_out_of_orderness_ms if args.live_out_of_orderness is None else \
+        parse_duration_ms(args.live_out_of_orderness, "--live-out-of-orderness")
+    return interval, ooo
 
 
 def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, bootstrap: str,
@@ -266,7 +287,7 @@ def bounded_phases(args: argparse.Namespace, phases: list[str], work: Path, boot
 
 
 def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
-    from bench.latency import LatencyRun, build_spool, cleanup_spool
+    from bench.latency import LIVE_OUTPUTS, LatencyRun, build_spool, cleanup_spool, span_note
 
     window_ms = parse_duration_ms(args.window, "--window")
     ooo_ms = parse_duration_ms(args.out_of_orderness, "--out-of-orderness")
@@ -276,24 +297,40 @@ def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
     faults = None
     if args.quick:  # keep contact events within the short out-of-orderness of the smoke run
         faults = FaultConfig(out_of_order_s=min(FaultConfig().out_of_order_s, ooo_ms / 2000))
+    live_interval_ms, live_ooo_ms = live_settings(args)
     suffix = uuid.uuid4().hex[:6]
     topics = {s: f"bench.lat.{suffix}.{s}" for s in STREAMS}
     topics.update({k: f"bench.lat.{suffix}.{k}" for k in ("queue", "agent", "contacts",
                                                           "deadletter")})
+    # the live path's own topics (never the job's shared defaults), consumed by the same reader
+    live_flags = ["--live-interval", f"{live_interval_ms}ms",
+                  "--live-out-of-orderness", f"{live_ooo_ms}ms"]
+    if live_interval_ms:
+        topics.update({k: f"bench.lat.{suffix}.{k}" for k in LIVE_OUTPUTS})
+        live_flags += ["--queue-live-topic", topics["queue_live"],
+                       "--agent-live-topic", topics["agent_live"]]
+    else:
+        log("latency: --live-interval 0: the live path is off, its latency is not measured")
+    notes = [n for n in (span_note(args.latency_duration, window_ms, ooo_ms, "one window"),
+                         span_note(args.latency_duration, live_interval_ms, live_ooo_ms,
+                                   "one live tick") if live_interval_ms else None) if n]
+    for n in notes:
+        log(f"latency: WARNING: {n}")
     group = f"bench-lat-{suffix}"
     job_argv = job_args(bootstrap, topics, [
         "--group-id", group, "--transactional-id-prefix", group,
         "--checkpoint-dir", (lat_dir / "checkpoints").as_uri(),
         "--checkpoint-interval", args.latency_checkpoint_interval, "--min-pause", "100ms",
         "--window", args.window, "--out-of-orderness", args.out_of_orderness,
-        *report_flags(args)])
+        *report_flags(args, live=False), *live_flags])
     log("latency: starting the unbounded job, simulating its input meanwhile")
     lat = LatencyRun(bootstrap, lat_dir, job_argv, topics)
     spool = None
     try:
         spool = build_spool(lat_dir, args.rate, args.warmup, args.latency_duration,
                             args.seed + 100, faults, 500 if args.quick else 2000)
-        result = lat.measure(spool, window_ms, ooo_ms, interval_s)
+        result = lat.measure(spool, window_ms, ooo_ms, interval_s, live_interval_ms,
+                             live_ooo_ms)
     except BaseException:
         lat.abort()
         raise
@@ -302,8 +339,11 @@ def latency_phase(args: argparse.Namespace, work: Path, bootstrap: str) -> dict:
             cleanup_spool(spool)
         shutil.rmtree(lat_dir / "checkpoints", ignore_errors=True)
     summary = result.summary
+    if notes:
+        summary["notes"] = notes
     summary.update({"window": args.window, "out_of_orderness": args.out_of_orderness,
-                    "target_rate": args.rate})
+                    "live_interval_s": live_interval_ms / 1000,
+                    "live_out_of_orderness_s": live_ooo_ms / 1000, "target_rate": args.rate})
     if result.run is not None:
         summary["peak_rss_mib"] = result.run.summary()["peak_rss_mib"]
     return summary
@@ -313,6 +353,7 @@ def headline(r: dict) -> dict:
     """The flat keys the brief asks for, derived from the per-phase figures."""
     th, pm, pt = r.get("thread", {}), r.get("process", {}), r.get("passthrough", {})
     lat = r.get("latency", {}).get("from_ideal_watermark_s", {})
+    live = r.get("latency", {}).get("live", {}).get("from_ideal_watermark_s", {})
     after = r.get("latency", {}).get("after_input_watermark_s", {})
     ck = r.get("state_checkpoint", {})
     pk = r.get("state_pickled", {})
@@ -340,6 +381,9 @@ def headline(r: dict) -> dict:
         "p50_latency_s": lat.get("p50"),
         "p99_latency_s": lat.get("p99"),
         "latency_samples": lat.get("count"),
+        "p50_live_latency_s": live.get("p50"),
+        "p99_live_latency_s": live.get("p99"),
+        "live_latency_samples": live.get("count"),
         "p50_latency_after_watermark_s": after.get("p50"),
         "p99_latency_after_watermark_s": after.get("p99"),
         "state_bytes_per_contact": state if state is not None else pk.get("mean_bytes"),

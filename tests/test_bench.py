@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ("events_per_sec_per_slot", "process_mode_events_per_sec",
             "passthrough_events_per_sec", "p50_latency_s", "p99_latency_s",
+            "p50_live_latency_s", "p99_live_latency_s", "live_latency_samples",
             "state_bytes_per_contact", "taskmanagers_2_speedup")
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -51,6 +52,15 @@ def test_quick_benchmark_reports_every_figure(kafka_bootstrap: str, tmp_path: Pa
     assert 0 <= result["p50_latency_after_watermark_s"] <= result["p99_latency_after_watermark_s"]
     assert result["p99_latency_after_watermark_s"] <= result["p99_latency_s"]
     assert result["latency"]["from_ideal_watermark_s"]["count"] >= 10
+    # the live path's records, read by the same read_committed consumer, from both live topics
+    live = result["latency"]["live"]
+    assert result["live_latency_samples"] > 0
+    assert result["live_latency_samples"] == live["from_ideal_watermark_s"]["count"]
+    assert 0 < result["p50_live_latency_s"] <= result["p99_live_latency_s"] < 300
+    assert live["by_output"]["queue_live"]["count"] > 0
+    assert live["by_output"]["agent_live"]["count"] > 0
+    assert live["ticks"] >= 1 and live["aim"]["p99_at_most_s"] == 2 + result["latency"][
+        "checkpoint_interval_s"]
     assert 50 < result["state_bytes_per_contact"] < 100_000
     assert 50 < result["state_bytes_per_contact_pickled"] < 100_000
     # scale-out on the standalone cluster: 1 and 2 TaskManagers x 1 slot, the same outputs
