@@ -12,7 +12,6 @@ from typing import Optional
 
 from pyflink.datastream.functions import ProcessFunction, RuntimeContext
 
-from udfs import shared_parse
 from udfs.dead_letter import INTERNAL, dead_letter, error_kind, make_error, now_ms
 from udfs.flink_outputs import dead_letter_row
 from udfs.gc_policy import tune_once
@@ -30,7 +29,6 @@ class Ingest:
         self.min_ms = settings.min_event_ms
         self.max_future_ms = settings.max_future_ms
         self.max_record_bytes = settings.max_record_bytes
-        self.normalize = shared_parse.normalizer(stream, settings.live_interval_ms > 0)
         self.metrics = None
         self.counters: dict = {}
 
@@ -52,7 +50,7 @@ class Ingest:
         return dead_letter_row(self.topic, d, self.max_record_bytes)
 
     def parse(self, raw: Optional[str]):
-        rec = normalize_raw(self.stream, raw, self.min_ms, self._max_ms(), self.normalize)
+        rec = normalize_raw(self.stream, raw, self.min_ms, self._max_ms())
         if type(rec) is DeadLetter:
             return None, self.dead(rec)
         return rec, None

@@ -52,18 +52,18 @@ def blank_value(stream: str, raw: Optional[str]) -> Optional[DeadLetter]:
     return None
 
 
-def normalize_raw(stream: str, raw: Optional[str], min_ms: int, max_ms: int,
-                  normalize: Optional[Callable] = None) -> Union[Record, DeadLetter]:
+def normalize_raw(stream: str, raw: Optional[str], min_ms: int,
+                  max_ms: int) -> Union[Record, DeadLetter]:
     """One raw input value -> its record, or a ``DeadLetter`` with the reason (never raises).
 
     ``[min_ms, max_ms]`` bounds the event time (SPEC §3): ``max_ms`` is the caller's wall clock
     plus ``Settings.max_future_ms``, so a record hours ahead is dead-lettered before it can move
-    a watermark. ``normalize``: the stream's normalizer if not ``normalizer_for(stream)``.
+    a watermark.
     """
     blank = blank_value(stream, raw)
     if blank is not None:
         return blank
-    rec = (normalize or normalizer_for(stream))(raw)
+    rec = normalizer_for(stream)(raw)
     if type(rec) is DeadLetter:
         return rec
     return event_time_in_range(rec, stream, raw, min_ms, max_ms)

@@ -5,9 +5,8 @@
     agent events ─ key AgentARN ─ LiveAgentFunction ─ AgentShare, AgentView ─┴─ LiveTickFunction
     both functions ── clock (latest event time read, broadcast) ──────────────────┘
 
-Every input record is parsed here with the project's normalizers, or taken as the main path's
-operator parsed it (``udfs.shared_parse``); a record they reject is dropped without a trace
-here, because the main path already dead-letters it. Each function
+Every input record is parsed here with the project's normalizers; a record they reject is
+dropped without a trace here, because the main path already dead-letters it. Each function
 also reports, through the clock side output, the latest event time its subtask has read
 (whenever it reaches a new tick), so that at the end of a bounded input the tick operator stops
 at the last event time read by the whole job (Flink's final watermark fires every timer).
@@ -30,7 +29,6 @@ from pyflink.datastream.state import (
     ValueStateDescriptor,
 )
 
-from udfs import shared_parse
 from udfs.flink_outputs import KEYED_TYPE, output_row
 from udfs.gc_policy import tune_once
 from udfs.live import agent_board, profile_board, queue_gauges
@@ -60,12 +58,7 @@ from udfs.live.ticks import (
     tick_at_or_before,
     tick_slot,
 )
-from udfs.records import (
-    STREAM_AGENT_EVENTS,
-    STREAM_CONTACT_EVENTS,
-    STREAM_CTRS,
-    DeadLetter,
-)
+from udfs.records import DeadLetter
 from udfs.registered_timers import RegisteredTimers
 from udfs.settings import AGENT_LIVE, QUEUE_LIVE, Settings
 
@@ -107,7 +100,8 @@ class LiveCtrEnds(ProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         tune_once()
-        self.normalize = shared_parse.normalizer(STREAM_CTRS, shared=True)
+        from udfs.parse_ctr import normalize_ctr
+        self.normalize = normalize_ctr
 
     def process_element(self, value, ctx: ProcessFunction.Context):
         rec = self.normalize(value[1])
@@ -128,7 +122,8 @@ class LiveContactFunction(KeyedCoProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         tune_once()
-        self.normalize = shared_parse.normalizer(STREAM_CONTACT_EVENTS, shared=True)
+        from udfs.parse_contact_event import normalize_contact_event
+        self.normalize = normalize_contact_event
         self.state = runtime_context.get_state(ValueStateDescriptor("live-contact", PICKLED))
         self.clock = _Clock(self.interval)
 
@@ -230,7 +225,8 @@ class LiveAgentFunction(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         tune_once()
-        self.normalize = shared_parse.normalizer(STREAM_AGENT_EVENTS, shared=True)
+        from udfs.parse_agent_event import normalize_agent_event
+        self.normalize = normalize_agent_event
         self.state = runtime_context.get_state(ValueStateDescriptor("live-agent", PICKLED))
         self.clock = _Clock(self.interval)
 
