@@ -75,7 +75,6 @@ from udfs.flink_outputs import (
     keyed_row,
     output_row,
 )
-from udfs.gc_policy import tune_once
 from udfs.late import late_raw_dead_letter, record_json
 from udfs.lru import LruCache
 from udfs.missed_contacts import missed_key, missed_puts
@@ -103,7 +102,6 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         self.points = runtime_context.get_list_state(ListStateDescriptor("agent-points", PICKLED))
         self.history = runtime_context.get_state(ValueStateDescriptor("agent-history", PICKLED))
         self.windows = runtime_context.get_map_state(

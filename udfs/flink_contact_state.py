@@ -34,7 +34,6 @@ from udfs.contact_state import (
 )
 from udfs.flink_ingest import Ingest
 from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG
-from udfs.gc_policy import tune_once
 from udfs.late import after_clearing_dead_letter, late_dead_letter
 from udfs.records import STREAM_CONTACT_EVENTS, STREAM_CTRS
 from udfs.settings import Settings
@@ -56,7 +55,6 @@ class ContactStateFunction(KeyedCoProcessFunction):
         self.ingest_ctrs = Ingest(STREAM_CTRS, settings)
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         self.state = runtime_context.get_state(
             ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY()))
         self.ingest_events.open(runtime_context)

@@ -14,7 +14,6 @@ from pyflink.datastream.functions import ProcessFunction, RuntimeContext
 
 from udfs.dead_letter import INTERNAL, dead_letter, error_kind, make_error, now_ms
 from udfs.flink_outputs import dead_letter_row
-from udfs.gc_policy import tune_once
 from udfs.ingest import normalize_raw
 from udfs.records import DeadLetter
 from udfs.settings import DEADLETTER, Settings
@@ -33,7 +32,6 @@ class Ingest:
         self.counters: dict = {}
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        tune_once()
         self.metrics = runtime_context.get_metrics_group().add_group("deadletter").add_group(
             "stream", self.stream)
         self.counters = {}
@@ -68,7 +66,6 @@ class RejectFunction(ProcessFunction):
         self.ingest = Ingest(stream, settings)
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         self.ingest.open(runtime_context)
 
     def process_element(self, value, ctx: ProcessFunction.Context):

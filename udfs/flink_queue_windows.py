@@ -15,7 +15,6 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from udfs.contact_state import QueuePut
 from udfs.flink_outputs import REPORT_TAG, keyed_row, output_row
-from udfs.gc_policy import tune_once
 from udfs.missed_contacts import MissedPut
 from udfs.output_records import queue_record
 from udfs.queue_windows import (
@@ -42,7 +41,6 @@ class QueueWindowsFunction(KeyedProcessFunction):
         self.late_puts = None
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         self.windows = runtime_context.get_map_state(
             MapStateDescriptor("queue-windows", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
         self.name = runtime_context.get_state(

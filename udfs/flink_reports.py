@@ -16,7 +16,6 @@ from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor
 
 from udfs.flink_outputs import output_row
-from udfs.gc_policy import tune_once
 from udfs.reports.records import ADD, report_fields, report_record
 from udfs.reports.rollup import (
     ReportWindow,
@@ -44,7 +43,6 @@ class ReportWindowsFunction(KeyedProcessFunction):
         self.late = None
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         self.open_windows = runtime_context.get_map_state(
             MapStateDescriptor("report-open", Types.LONG(), PICKLED))
         self.reports = runtime_context.get_map_state(

@@ -30,7 +30,6 @@ from pyflink.datastream.state import (
 )
 
 from udfs.flink_outputs import KEYED_TYPE, output_row
-from udfs.gc_policy import tune_once
 from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import (
     AgentLive,
@@ -99,7 +98,6 @@ class LiveCtrEnds(ProcessFunction):
         self.normalize = None
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         from udfs.parse_ctr import normalize_ctr
         self.normalize = normalize_ctr
 
@@ -121,7 +119,6 @@ class LiveContactFunction(KeyedCoProcessFunction):
         self.clock = None
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         from udfs.parse_contact_event import normalize_contact_event
         self.normalize = normalize_contact_event
         self.state = runtime_context.get_state(ValueStateDescriptor("live-contact", PICKLED))
@@ -224,7 +221,6 @@ class LiveAgentFunction(KeyedProcessFunction):
         self.clock = None
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         from udfs.parse_agent_event import normalize_agent_event
         self.normalize = normalize_agent_event
         self.state = runtime_context.get_state(ValueStateDescriptor("live-agent", PICKLED))
@@ -282,7 +278,6 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         self.board = self.pending = None
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         self.board = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
         self.pending = _Pending(runtime_context, "live-pending", self.interval)
 
@@ -347,7 +342,6 @@ class LiveProfileFunction(KeyedProcessFunction):
         self.board = self.pending = None
 
     def open(self, runtime_context: RuntimeContext):
-        tune_once()
         self.board = runtime_context.get_state(ValueStateDescriptor("live-profile", PICKLED))
         self.pending = _Pending(runtime_context, "live-profile-pending", self.interval)
 
