@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import AgentLive, activity, on_agent_event, on_timeout, share_of
 from udfs.live.contact_live import ContactLive, on_contact_event, on_ctr, on_retention
@@ -195,13 +197,16 @@ def test_a_profile_sends_each_pair_its_summed_share_when_it_changed():
     assert list(board.members) == ["ann"]
     profile_board.apply(board, [ProfileMember("ann", 41_000, None, ())])
     profile_board.on_tick(board, "p|rp", 50_000)
-    assert profile_board.is_empty(board) and not board.interned
+    assert profile_board.is_empty(board) and board.members == {}
 
 
 def test_a_profiles_members_share_one_served_tuple():
     board = profile_board.ProfileBoard()
     profile_board.apply(board, [ProfileMember(a, 0, None, SERVED) for a in ("ann", "bob")])
     assert board.members["ann"][0] is board.members["bob"][0]
+    restored = pickle.loads(pickle.dumps(board))  # a later tick, from state
+    profile_board.apply(restored, [ProfileMember("cy", 1, None, tuple(SERVED))])
+    assert restored.members["cy"][0] is restored.members["ann"][0] is restored.members["bob"][0]
 
 
 # -- gauges ----------------------------------------------------------------------------------

@@ -24,9 +24,6 @@ class ProfileBoard:
     members: dict = field(default_factory=dict)
     names: dict = field(default_factory=dict)  # queue key -> queue name
     sent: dict = field(default_factory=dict)  # queue key -> Share last sent
-    #: one tuple per distinct set of served keys, shared by the members that serve it, so that
-    #: a board of many agents pickles each set once
-    interned: dict = field(default_factory=dict)
     last_tick: Optional[int] = None
 
 
@@ -35,7 +32,10 @@ def effective_ms(msg: ProfileMember) -> int:
 
 
 def apply(board: ProfileBoard, messages) -> None:
-    """Apply members' messages, in the order they were sent."""
+    """Apply members' messages, in the order they were sent. Members that serve the same keys
+    share one tuple of them, so that a board of many agents pickles each set once (pickle keeps
+    the sharing)."""
+    interned = {keys: keys for keys, _ in board.members.values()}
     for msg in messages:
         if msg.served == ():
             board.members.pop(msg.agent_arn, None)
@@ -47,7 +47,7 @@ def apply(board: ProfileBoard, messages) -> None:
                 if name is not None:
                     board.names[key] = name
             keys = tuple(key for key, _ in msg.served)
-            keys = board.interned.setdefault(keys, keys)
+            keys = interned.setdefault(keys, keys)
         board.members[msg.agent_arn] = (keys, msg.shares)
 
 
@@ -81,9 +81,6 @@ def on_tick(board: ProfileBoard, profile: str, tick: int, messages=()
         if board.sent.get(key) != share:
             board.sent[key] = share
             out.append((key, AgentShare(profile, tick, share, board.names.get(key))))
-    used = {keys for keys, _ in board.members.values()}
-    for keys in [k for k in board.interned if k not in used]:
-        del board.interned[keys]
     return out
 
 
