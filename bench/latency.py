@@ -224,10 +224,15 @@ class LatencyResult:
     run: Optional[JobRun] = None
 
 
+def wall_time(t0: float, simulated_ms: int, pace_start_ms: int) -> float:
+    """The wall time at which the pacing clock reaches ``simulated_ms``."""
+    return t0 + (simulated_ms - pace_start_ms) / 1000
+
+
 def ideal_wall(t0: float, instant_ms: int, pace_start_ms: int, ooo_ms: int) -> float:
     """The wall time at which the watermark can first pass ``instant_ms`` (a window end or a
     tick): when the pacing clock reaches it plus the out-of-orderness."""
-    return t0 + (instant_ms - pace_start_ms) / 1000 + ooo_ms / 1000
+    return wall_time(t0, instant_ms, pace_start_ms) + ooo_ms / 1000
 
 
 def counted_instants(spool: Spool, lead_ms: int, ooo_ms: int) -> tuple[int, int]:
@@ -307,7 +312,7 @@ def analyse(seen: list[Seen], spool: Spool, t0: float, window_ms: int, ooo_ms: i
         by_topic.setdefault(s.topic, []).append(latency)
         d = wm_at[vertex_of[s.topic]].get(s.instant_ms)
         if d is not None:
-            after_wm.append(s.at - (t0 + (d - spool.pace_start_ms) / 1000))
+            after_wm.append(s.at - wall_time(t0, d, spool.pace_start_ms))
     lags = {op: _percentiles([(d - end - ooo_ms) / 1000 for end, d in times.items()])
             for op, times in wm_at.items()}
     return {
@@ -353,7 +358,7 @@ def analyse_live(seen: list[Seen], spool: Spool, t0: float, interval_ms: int, oo
         by_tick.setdefault(s.instant_ms, []).append(latency)
         d = wm_at.get(s.instant_ms)
         if d is not None:
-            after_wm.append(s.at - (t0 + (d - spool.pace_start_ms) / 1000))
+            after_wm.append(s.at - wall_time(t0, d, spool.pace_start_ms))
     bound = None
     if unseen and stopped_at is not None:
         bound = round(stopped_at - ideal_wall(t0, unseen[0], spool.pace_start_ms, ooo_ms), 3)
