@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-interval", default="5s")
     p.add_argument("--bootstrap-servers", help="use this broker instead of starting one")
     p.add_argument("--work-dir", type=Path, help="default: var/bench/profile-<time>")
+    p.add_argument("--job-arg", action="append", default=[], metavar="FLAG",
+                   help="extra job flag, repeatable (e.g. --job-arg=--live-interval "
+                        "--job-arg=0)")
     return p
 
 
@@ -160,7 +163,7 @@ def profile(args: argparse.Namespace, bootstrap: str, work: Path) -> dict:
     argv = job_args(bootstrap, topics, [
         "--bounded", "--execution-mode", args.mode, "--checkpoint-interval",
         args.checkpoint_interval, "--min-pause", "1s",
-        "--checkpoint-dir", (work / "checkpoints").as_uri()])
+        "--checkpoint-dir", (work / "checkpoints").as_uri(), *args.job_arg])
     job = RunningJob(f"profile-{args.mode}", "jobs.connect_metrics", argv, work / "job", wl.total)
     spies: list[subprocess.Popen] = []
     try:
