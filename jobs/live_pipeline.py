@@ -37,7 +37,7 @@ from udfs.live.flink_live import (
 )
 from udfs.settings import Settings
 
-#: (Row(ContactId, CTR record), timestamp) on its way to the timestamp assigner
+#: (Row(ContactId, CtrEnd), timestamp) on its way to the timestamp assigner
 TIMED_KEYED_TYPE = Types.TUPLE([KEYED_TYPE, Types.LONG()])
 
 

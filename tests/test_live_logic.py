@@ -14,6 +14,7 @@ from udfs.live.messages import (
     QueueStay,
     Share,
     agent_key,
+    ctr_end,
     profile_key,
     queue_key,
 )
@@ -90,6 +91,15 @@ def test_a_ctr_ends_a_stay_whose_events_were_lost_from_the_second_after_it_was_w
     on_contact_event(st2, ce("QUEUED", 1000, enqueue=1000))
     on_contact_event(st2, ce("CONNECTED_TO_AGENT", 8000, enqueue=1000, connected=8000))
     assert on_ctr(st2, ctr_copy(60_000)) == []  # the events already ended it
+
+
+def test_the_ctr_end_message_carries_what_a_ctr_copy_does_to_a_stay():
+    for make in (lambda rec: rec, ctr_end):
+        st = ContactLive()
+        on_contact_event(st, ce("QUEUED", 1000, enqueue=1000))
+        assert on_ctr(st, make(ctr_copy(60_000))) == [
+            (queue_key(Q, "VOICE"), QueueStay("c1", 1000, 61_000))]
+        assert st.last_seen_ms == ctr_copy(60_000).event_ms
 
 
 def test_queued_again_elsewhere_moves_the_stay():

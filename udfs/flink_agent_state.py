@@ -216,7 +216,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
             yield self._late_row(STREAM_AGENT_EVENTS, raw if raw is not None else record_json(ev),
                                  ev.event_id)
             return
-        agent_arn = ctx.get_current_key()
+        agent_arn = ev.agent_arn  # the Flink key: read by the same rules in Java at the source
         st = self._load(agent_arn)
         inserted = insert_event(st, ev)
         if inserted is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from udfs.live.messages import QueueStay, queue_key
+from udfs.live.messages import CtrEnd, QueueStay, queue_key
 from udfs.records import ContactEvent, ContactRecord
 
 CTR_RESOLUTION_MS = 1000  # CTR timestamps are whole seconds (truncated)
@@ -76,7 +76,7 @@ def on_contact_event(st: ContactLive, ev: ContactEvent) -> list[tuple[str, Queue
     return _messages(st, ev.contact_id)
 
 
-def on_ctr(st: ContactLive, rec: ContactRecord) -> list[tuple[str, QueueStay]]:
+def on_ctr(st: ContactLive, rec: CtrEnd | ContactRecord) -> list[tuple[str, QueueStay]]:
     """A CTR copy: the contact has left its queue by the second after the CTR's last update."""
     st.last_seen_ms = max(st.last_seen_ms, rec.event_ms)
     if st.channel is None and rec.channel:

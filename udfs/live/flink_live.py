@@ -29,6 +29,7 @@ from pyflink.datastream.state import (
     ValueStateDescriptor,
 )
 
+from udfs.cached_state import CachedValue
 from udfs.flink_outputs import KEYED_TYPE, output_row
 from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import (
@@ -47,7 +48,7 @@ from udfs.live.contact_live import (
     stale_enqueue,
 )
 from udfs.live.live_records import agent_live_record, queue_live_record
-from udfs.live.messages import AGENT_KEY_PREFIX, AgentView, split_queue_key
+from udfs.live.messages import AGENT_KEY_PREFIX, AgentView, ctr_end, split_queue_key
 from udfs.live.ticks import (
     TICK_SLOTS,
     first_tick,
@@ -92,7 +93,7 @@ class _Clock:
 
 
 class LiveCtrEnds(ProcessFunction):
-    """CTR ``Row(ContactId, raw)`` -> ``(Row(ContactId, ContactRecord), CTR_LIVE_TS)``."""
+    """CTR ``Row(ContactId, raw)`` -> ``(Row(ContactId, CtrEnd), CTR_LIVE_TS)``."""
 
     def __init__(self):
         self.normalize = None
@@ -104,11 +105,11 @@ class LiveCtrEnds(ProcessFunction):
     def process_element(self, value, ctx: ProcessFunction.Context):
         rec = self.normalize(value[1])
         if type(rec) is not DeadLetter:
-            yield Row(rec.contact_id, rec), CTR_LIVE_TS
+            yield Row(rec.contact_id, ctr_end(rec)), CTR_LIVE_TS
 
 
 class LiveContactFunction(KeyedCoProcessFunction):
-    """Key ContactId. Input 1: contact event lines; input 2: CTR records (keyed functions get
+    """Key ContactId. Input 1: contact event lines; input 2: ``CtrEnd`` (keyed functions get
     the record field of each ``Row(key, record)``)."""
 
     def __init__(self, settings: Settings):
@@ -121,17 +122,20 @@ class LiveContactFunction(KeyedCoProcessFunction):
     def open(self, runtime_context: RuntimeContext):
         from udfs.parse_contact_event import normalize_contact_event
         self.normalize = normalize_contact_event
-        self.state = runtime_context.get_state(ValueStateDescriptor("live-contact", PICKLED))
+        self.state = CachedValue(runtime_context.get_state(
+            ValueStateDescriptor("live-contact", PICKLED)))
         self.clock = _Clock(self.interval)
 
-    def _apply(self, ctx, event_ms: int, apply):
-        st = self.state.value() or ContactLive()
+    def _apply(self, ctx, key: str, event_ms: int, apply):
+        """``key``: the record's ContactId, which is its Flink key (read by the same rules in
+        Java at the source, ``tests/test_source_key_time.py``): no context call."""
+        st = self.state.get(key) or ContactLive()
         messages = apply(st)
         at = cleanup_at(st, self.retention_ms)
         if st.cleanup_ms != at:
             st.cleanup_ms = at
             ctx.timer_service().register_event_time_timer(at)
-        self.state.update(st)
+        self.state.put(key, st)
         clock = self.clock.saw(event_ms)
         if clock is not None:
             yield clock
@@ -142,21 +146,24 @@ class LiveContactFunction(KeyedCoProcessFunction):
         ev = self.normalize(value)
         if type(ev) is DeadLetter:
             return
-        if stale_enqueue(ev, ctx.timer_service().current_watermark(), self.retention_ms):
+        if ev.enqueue_ms is not None and stale_enqueue(  # (the watermark is a call into Java)
+                ev, ctx.timer_service().current_watermark(), self.retention_ms):
             return
-        yield from self._apply(ctx, ev.event_ms, lambda st: on_contact_event(st, ev))
+        yield from self._apply(ctx, ev.contact_id, ev.event_ms,
+                               lambda st: on_contact_event(st, ev))
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
         rec = value
-        yield from self._apply(ctx, rec.event_ms, lambda st: on_ctr(st, rec))
+        yield from self._apply(ctx, rec.contact_id, rec.event_ms, lambda st: on_ctr(st, rec))
 
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
-        st = self.state.value()
+        contact_id = ctx.get_current_key()
+        st = self.state.get(contact_id)
         if st is None or st.cleanup_ms != timestamp:
             return
-        for key, msg in on_retention(st, ctx.get_current_key(), timestamp):
+        for key, msg in on_retention(st, contact_id, timestamp):
             yield Row(key, msg)
-        self.state.clear()
+        self.state.clear(contact_id)
 
 
 def _routed(messages):
@@ -223,7 +230,8 @@ class LiveAgentFunction(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext):
         from udfs.parse_agent_event import normalize_agent_event
         self.normalize = normalize_agent_event
-        self.state = runtime_context.get_state(ValueStateDescriptor("live-agent", PICKLED))
+        self.state = CachedValue(runtime_context.get_state(
+            ValueStateDescriptor("live-agent", PICKLED)))
         self.clock = _Clock(self.interval)
 
     def _wait(self, ctx, st: AgentLive, at: int) -> None:
@@ -237,30 +245,32 @@ class LiveAgentFunction(KeyedProcessFunction):
         clock = self.clock.saw(ev.event_ms)
         if clock is not None:
             yield clock
-        st = self.state.value() or AgentLive()
+        key = ev.agent_arn  # the Flink key (read by the same rules in Java at the source)
+        st = self.state.get(key) or AgentLive()
         messages = on_agent_event(st, ev, self.timeout_ms)
         if messages is None:
             return
         at = next_deadline(st, self.timeout_ms)
         if st.timer_ms is None or at < st.timer_ms:
             self._wait(ctx, st, at)
-        self.state.update(st)
+        self.state.put(key, st)
         yield from _routed(messages)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        st = self.state.value()
+        key = ctx.get_current_key()
+        st = self.state.get(key)
         if st is None or st.timer_ms != timestamp:
             return
         st.timer_ms = None
         messages = ()
         if timeout_at(st, self.timeout_ms) == timestamp:
-            messages = on_timeout(st, ctx.get_current_key(), timestamp)
+            messages = on_timeout(st, key, timestamp)
         at = next_deadline(st, self.timeout_ms)
         if not st.online and timestamp >= at:
-            self.state.clear()  # offline for a while: the next event starts afresh
+            self.state.clear(key)  # offline for a while: the next event starts afresh
             return
         self._wait(ctx, st, at)
-        self.state.update(st)
+        self.state.put(key, st)
         yield from _routed(messages)
 
 
@@ -278,7 +288,8 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         self.board = self.pending = None
 
     def open(self, runtime_context: RuntimeContext):
-        self.board = runtime_context.get_state(ValueStateDescriptor("live-board", PICKLED))
+        self.board = CachedValue(runtime_context.get_state(
+            ValueStateDescriptor("live-board", PICKLED)))
         self.pending = _Pending(runtime_context, "live-pending", self.interval)
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
@@ -295,7 +306,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
     def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
         self.pending.fired(key, timestamp)
-        board = self.board.value()
+        board = self.board.get(key)
         if board is None:
             if key.startswith(AGENT_KEY_PREFIX):
                 board = agent_board.AgentBoard()
@@ -325,9 +336,9 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
                 queue_live_record(arn, channel, board.queue_name, timestamp, g), self.s)
             done = queue_gauges.is_empty(board)
         if done and not later:
-            self.board.clear()
+            self.board.clear(key)
         else:
-            self.board.update(board)
+            self.board.put(key, board)
         if row is not None:
             yield row
 
@@ -342,7 +353,8 @@ class LiveProfileFunction(KeyedProcessFunction):
         self.board = self.pending = None
 
     def open(self, runtime_context: RuntimeContext):
-        self.board = runtime_context.get_state(ValueStateDescriptor("live-profile", PICKLED))
+        self.board = CachedValue(runtime_context.get_state(
+            ValueStateDescriptor("live-profile", PICKLED)))
         self.pending = _Pending(runtime_context, "live-profile-pending", self.interval)
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
@@ -351,14 +363,14 @@ class LiveProfileFunction(KeyedProcessFunction):
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
         self.pending.fired(key, timestamp)
-        board = self.board.value() or profile_board.ProfileBoard()
+        board = self.board.get(key) or profile_board.ProfileBoard()
         if board.last_tick is not None and timestamp <= board.last_tick:
             return
         due, later = self.pending.take(timestamp)
         messages = profile_board.on_tick(board, key, timestamp, due)
         if profile_board.is_empty(board) and not later:
-            self.board.clear()
+            self.board.clear(key)
         else:
-            self.board.update(board)
+            self.board.put(key, board)
         for queue, msg in messages:
             yield Row(queue, msg)

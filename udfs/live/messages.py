@@ -50,6 +50,21 @@ class QueueStay(NamedTuple):
     exit_ms: Optional[int]  # None: still in queue as far as known
 
 
+class CtrEnd(NamedTuple):
+    """What the live contact operator needs of a CTR copy (not the whole ``ContactRecord``, which
+    would be pickled twice on its way there)."""
+
+    contact_id: str
+    event_ms: int
+    channel: Optional[str]
+    last_update_ms: int
+
+
+def ctr_end(rec) -> CtrEnd:
+    """The ``CtrEnd`` of a ``ContactRecord``."""
+    return CtrEnd(rec.contact_id, rec.event_ms, rec.channel, rec.last_update_ms)
+
+
 class Share(NamedTuple):
     """What one serving agent adds to the gauges of one (queue, channel)."""
 
