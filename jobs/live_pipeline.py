@@ -9,10 +9,10 @@
 (``udfs.live.messages``: an agent event goes to its routing profile, which sends each (queue,
 channel) its agents' summed share once per tick.)
 
-Inputs are ``Row(key, raw)`` streams (``KEYED_RAW_TYPE``) with their own live timestamps and
-watermarks (SPEC §4: ``--live-out-of-orderness``; ``live_sources`` builds them from the job's
-source factory), keyed by ContactId / AgentARN; the live path parses them itself and never
-dead-letters (the main path does). ``build_live`` returns the output rows
+Inputs are ``jobs.pipeline.batched`` streams (CTRs: ``Row(key, raw)``) with their own live
+timestamps and watermarks (SPEC §4: ``--live-out-of-orderness``; ``live_sources`` builds them
+from the job's source factory), keyed by ContactId / AgentARN; the live path parses them itself
+and never dead-letters (the main path does). ``build_live`` returns the output rows
 ``Row(topic, key, json)``, or None when there is nothing to compute.
 """
 
@@ -45,12 +45,17 @@ def live_sources(source, settings: Settings) -> dict:
     """{stream: Row(key, raw) with the live path's own event time, or None}, from the job's
     source factory (``jobs.sources``: a second source per feed, with
     ``--live-out-of-orderness``); records the source cannot read are left to the main path."""
-    from jobs.pipeline import split_readable
+    from jobs.pipeline import batched, split_readable
 
     out = {}
     for name in ("contact_events", "ctrs", "agent_events"):
         timed = source(name, settings.live_out_of_orderness_ms)
-        out[name] = None if timed is None else split_readable(timed)[0]
+        if timed is None:
+            out[name] = None
+            continue
+        readable = split_readable(timed)[0]
+        # CTRs go through "live ctr ends" one by one (they are few); the others in batches
+        out[name] = readable if name == "ctrs" else batched(readable, settings)
     return out
 
 
@@ -77,7 +82,7 @@ def build_live(env: StreamExecutionEnvironment, settings: Settings,
                idleness_ms: Optional[int] = None) -> Optional[DataStream]:
     """Wire the live path; any input may be None. Returns the live output rows, or None when
     live metrics are off (``--live-interval 0``) or there is neither contact nor agent feed."""
-    from jobs.pipeline import keyed
+    from jobs.pipeline import entry, keyed, keyed_input
 
     if settings.live_interval_ms <= 0 or (contact_events is None and agent_events is None):
         return None
@@ -85,14 +90,15 @@ def build_live(env: StreamExecutionEnvironment, settings: Settings,
     if contact_events is not None:
         ends = (ctr_ends(ctrs, idleness_ms) if ctrs is not None
                 else env.from_collection([], type_info=KEYED_TYPE))
-        contacts = (keyed(contact_events, Types.STRING()).connect(keyed(ends))
-                    .process(LiveContactFunction(settings), output_type=KEYED_TYPE)
+        contacts = (keyed_input(contact_events, settings).connect(keyed(ends))
+                    .process(entry(LiveContactFunction(settings), settings, True, False),
+                             output_type=KEYED_TYPE)
                     .name("live contact"))
         messages.append(contacts)
         clocks.append(contacts.get_side_output(CLOCK_TAG))
     if agent_events is not None:
-        agents = (keyed(agent_events, Types.STRING())
-                  .process(LiveAgentFunction(settings), output_type=KEYED_TYPE)
+        agents = (keyed_input(agent_events, settings)
+                  .process(entry(LiveAgentFunction(settings), settings), output_type=KEYED_TYPE)
                   .name("live agent"))
         messages.append(agents)
         messages.append(keyed(agents.get_side_output(PROFILE_TAG))

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
+from pyflink.datastream.functions import KeyedCoProcessFunction
 from pyflink.java_gateway import get_gateway
 
 from jobs.sources import SourceFactory, key_time_class
 from udfs.flink_agent_state import AgentStateFunction
+from udfs.flink_batches import BatchedKeyedCoProcess, BatchedKeyedProcess
 from udfs.flink_contact_state import ContactStateFunction
 from udfs.flink_ingest import RejectFunction
 from udfs.flink_outputs import (
@@ -42,6 +44,12 @@ from udfs.records import STREAM_AGENT_EVENTS, STREAM_CONTACT_EVENTS, STREAM_CTRS
 from udfs.settings import Settings
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
+#: Source records in batches of one key group (``--input-batch``, ``udfs.flink_batches``):
+#: Row(representative key, (key, raw, key, raw, ...))
+BATCH_VALUE_TYPE = Types.BASIC_ARRAY(Types.STRING())
+BATCH_TYPE = Types.ROW([Types.STRING(), BATCH_VALUE_TYPE])
+#: longest wait of a record in a batch (batches also go out before every watermark and barrier)
+BATCH_FLUSH_MS = 100
 
 
 def keyed(rows: DataStream, value_type=PICKLED) -> KeyedStream:
@@ -62,9 +70,45 @@ def split_readable(timed: DataStream) -> tuple[DataStream, DataStream]:
     return readable, unreadable
 
 
+def batched(readable: DataStream, settings: Settings) -> DataStream:
+    """``Row(key, raw)`` records in batches of one key group (``--input-batch``), or as they are
+    when batching is off."""
+    if not settings.input_batch:
+        return readable
+    batcher = key_group_batcher(settings.input_batch, BATCH_FLUSH_MS)
+    return DataStream(readable._j_data_stream.transform(
+        "batches", BATCH_TYPE.get_java_type_info(), batcher))
+
+
+def key_group_batcher(max_batch: int, flush_ms: int):
+    return getattr(get_gateway().jvm.io.connectmetrics.flink, "KeyGroupBatches$Batcher")(
+        max_batch, flush_ms)
+
+
+def keyed_input(stream: DataStream, settings: Settings) -> KeyedStream:
+    """A stream of ``batched`` keyed for its operator (the keyed function gets a batch, or one
+    raw record)."""
+    return keyed(stream, BATCH_VALUE_TYPE if settings.input_batch else Types.STRING())
+
+
+def input_type(settings: Settings):
+    """The type of ``batched``'s stream (for an absent feed's empty stream)."""
+    return BATCH_TYPE if settings.input_batch else KEYED_RAW_TYPE
+
+
+def entry(fn, settings: Settings, first: bool = True, second: bool = False):
+    """``fn`` as it takes batches on its inputs fed by ``batched`` (``first`` / ``second``: which
+    inputs of a two-input function), or ``fn`` itself when batching is off."""
+    if not settings.input_batch:
+        return fn
+    if isinstance(fn, KeyedCoProcessFunction):
+        return BatchedKeyedCoProcess(fn, first, second)
+    return BatchedKeyedProcess(fn)
+
+
 def raw_inputs(source: SourceFactory, settings: Settings, names: tuple[str, ...],
                out_of_orderness_ms: int) -> tuple[dict, list]:
-    """{stream: Row(key, raw) stream or None} and the dead-letter rows of unreadable records."""
+    """{stream: ``batched`` stream or None} and the dead-letter rows of unreadable records."""
     streams, dead = {}, []
     for name in names:
         timed = source(name, out_of_orderness_ms)
@@ -72,7 +116,7 @@ def raw_inputs(source: SourceFactory, settings: Settings, names: tuple[str, ...]
             streams[name] = None
             continue
         readable, unreadable = split_readable(timed)
-        streams[name] = readable
+        streams[name] = batched(readable, settings)
         dead.append(unreadable.process(RejectFunction(name, settings),
                                        output_type=OUTPUT_ROW_TYPE).name(f"unreadable {name}"))
     return streams, dead
@@ -92,18 +136,20 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
     ce, ct, ae = streams[STREAM_CONTACT_EVENTS], streams[STREAM_CTRS], streams[STREAM_AGENT_EVENTS]
     contacts = agent_puts = agents = queue_rows = None
     if ce is not None or ct is not None:
-        ce = ce if ce is not None else _empty(env, KEYED_RAW_TYPE)
-        ct = ct if ct is not None else _empty(env, KEYED_RAW_TYPE)
-        contacts = (keyed(ce, Types.STRING()).connect(keyed(ct, Types.STRING()))
-                    .process(ContactStateFunction(settings), output_type=KEYED_TYPE)
+        ce = ce if ce is not None else _empty(env, input_type(settings))
+        ct = ct if ct is not None else _empty(env, input_type(settings))
+        contacts = (keyed_input(ce, settings).connect(keyed_input(ct, settings))
+                    .process(entry(ContactStateFunction(settings), settings, True, True),
+                             output_type=KEYED_TYPE)
                     .name("contact state"))
         outputs.append(contacts.get_side_output(OUTPUT_TAG))
         agent_puts = contacts.get_side_output(AGENT_PUT_TAG)
     if ae is not None or agent_puts is not None:
-        ae = ae if ae is not None else _empty(env, KEYED_RAW_TYPE)
+        ae = ae if ae is not None else _empty(env, input_type(settings))
         agent_puts = agent_puts if agent_puts is not None else _empty(env, KEYED_TYPE)
-        agents = (keyed(ae, Types.STRING()).connect(keyed(agent_puts))
-                  .process(AgentStateFunction(settings), output_type=OUTPUT_ROW_TYPE)
+        agents = (keyed_input(ae, settings).connect(keyed(agent_puts))
+                  .process(entry(AgentStateFunction(settings), settings, True, False),
+                           output_type=OUTPUT_ROW_TYPE)
                   .name("agent state"))
         outputs.append(agents)
         outputs.append(agents.get_side_output(OUTPUT_TAG))

@@ -50,6 +50,9 @@ class Settings:
     # Live metrics: ticks every live_interval_ms (0 = off), with their own watermarks.
     live_interval_ms: int = 10_000
     live_out_of_orderness_ms: int = 5_000
+    # Thread mode: source records reach the keyed Python operators in batches of up to this many
+    # records of one key group (``udfs.flink_batches``); 0 = one record per call (process mode).
+    input_batch: int = 0
     # output kind -> Kafka topic (or file stem in file mode)
     outputs: dict = field(default_factory=lambda: {
         QUEUE: "connect.metrics.queue",

@@ -1,0 +1,108 @@
+"""Source records in batches of one key group: one crossing into Python per batch.
+
+The Java ``KeyGroupBatches.Batcher`` (our jar) sends ``Row(representative, (key, raw, key,
+raw, ...))``, keyed by a string of the records' own key group, so a batch reaches the subtask
+that owns all its keys, before the watermark that follows its records. These wrappers make each
+record's key the current key of the operator's keyed state backend before they hand the record
+to the wrapped function: its state, timers and ``get_current_key`` are per key exactly as
+without batches, and the wrapped function does not change. Thread mode only (process mode has
+no backend to switch; ``jobs.config`` turns batching off there).
+"""
+
+from __future__ import annotations
+
+from pyflink.datastream.functions import (
+    KeyedCoProcessFunction,
+    KeyedProcessFunction,
+    RuntimeContext,
+)
+
+#: Java keys kept per operator instance (emptied when full)
+KEY_CACHE = 16_384
+
+
+class KeySwitch:
+    """Sets the current key of an operator's keyed state backend: ``Row(key)``, the key
+    PyFlink's ``KeyByKeySelector`` makes (``KeyGroupBatches.key`` in Java)."""
+
+    def __init__(self, runtime_context: RuntimeContext):
+        # pemja, the embedded interpreter's bridge, sees Flink's classes but not our jar's
+        from pemja import findClass
+
+        self._row = findClass("org.apache.flink.types.Row")
+        self._backend = runtime_context.get_keyed_state_backend()._keyed_state_backend
+        self._keys: dict = {}
+
+    def _java_key(self, key: str):
+        """A Java ``Row(key)`` per key, made once (never changed: the state maps keep it)."""
+        j = self._keys.get(key)
+        if j is None:
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()
+            j = self._row(1)
+            j.setField(0, key)
+            self._keys[key] = j
+        return j
+
+    def records(self, batch):
+        """The raw records of ``batch`` (``key, raw, key, raw, ...``), each with its key current
+        while the caller handles it."""
+        set_key, java_key = self._backend.setCurrentKey, self._java_key
+        for i in range(0, len(batch), 2):
+            set_key(java_key(batch[i]))
+            yield batch[i + 1]
+
+
+def _each(keys: KeySwitch, batched: bool, process, value, ctx):
+    """``process`` over the records of ``value``: a batch, or one record."""
+    if not batched:
+        yield from process(value, ctx)
+        return
+    for raw in keys.records(value):
+        yield from process(raw, ctx)
+
+
+class BatchedKeyedProcess(KeyedProcessFunction):
+    """A ``KeyedProcessFunction`` whose input comes in batches."""
+
+    def __init__(self, inner: KeyedProcessFunction):
+        self.inner = inner
+        self.keys = None
+
+    def open(self, runtime_context: RuntimeContext):
+        self.inner.open(runtime_context)
+        self.keys = KeySwitch(runtime_context)
+
+    def close(self):
+        self.inner.close()
+
+    def process_element(self, value, ctx: KeyedProcessFunction.Context):
+        yield from _each(self.keys, True, self.inner.process_element, value, ctx)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        yield from self.inner.on_timer(timestamp, ctx)
+
+
+class BatchedKeyedCoProcess(KeyedCoProcessFunction):
+    """A ``KeyedCoProcessFunction`` whose inputs 1 and/or 2 come in batches."""
+
+    def __init__(self, inner: KeyedCoProcessFunction, first: bool = True, second: bool = False):
+        self.inner = inner
+        self.first, self.second = first, second
+        self.keys = None
+
+    def open(self, runtime_context: RuntimeContext):
+        self.inner.open(runtime_context)
+        self.keys = KeySwitch(runtime_context)
+
+    def close(self):
+        self.inner.close()
+
+    def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
+        yield from _each(self.keys, self.first, self.inner.process_element1, value, ctx)
+
+    def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
+        yield from _each(self.keys, self.second, self.inner.process_element2, value, ctx)
+
+    def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
+        yield from self.inner.on_timer(timestamp, ctx)
