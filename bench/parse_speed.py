@@ -2,33 +2,38 @@
 
     python -m bench.parse_speed [--contacts N] [--agents N] [--repeat R] [--against REV]
 
-Runs the records of one simulator run (its default fault mix: duplicates, malformed lines) through
+Runs the records of one simulator run (duplicates, shuffling and 2 % malformed lines) through
 ``normalize_raw`` as the operators do (a ``str`` value, fixed event-time bounds) and prints the
-best-of-``R`` microseconds per record of each stream. With ``--against REV`` the same inputs, plus
-``--fuzz`` mutated records per stream (the fuzz target's mutations, as bytes and as str), also go
-through the parse code of git revision ``REV`` (its ``udfs/`` exported to a temporary folder and run
-in a child process); the outputs must be identical (``repr`` of every record, every dead letter
-without its wall-clock ``at``), and both timings are printed.
+best-of-``R`` CPU microseconds per record of each stream.
 
-Pure Python, no Flink: a single-threaded CPU benchmark (run it on a quiet machine).
+With ``--against REV`` the parse code of git revision ``REV`` (its ``udfs/``, exported to a
+temporary folder as package ``udfs_rev``) runs in the same process, its timed passes alternating
+with the current code's (a shared machine's load hits both alike), and every output must be
+identical: ``repr`` of every record, every dead letter without its wall-clock ``at``, for the
+simulated records and for ``--fuzz`` mutated real records per stream (the fuzz target's
+mutations, as bytes and as str, plus raw fuzz bytes). Exit status 1 when any output differs.
+
+Pure Python, no Flink: a single-threaded CPU benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
-import pickle
+import gc
 import random
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 STREAMS = ("contact_events", "ctrs", "agent_events")
 MIN_MS = 0  # 1970: every simulated record is inside the bounds ...
 MAX_MS = 4_102_444_800_000  # ... 2100 (fixed, so outputs do not depend on the wall clock)
 REPO_ROOT = Path(__file__).resolve().parents[1]
+REV_PACKAGE = "udfs_rev"
 
 
 def simulated_inputs(seed: int, agents: int, contacts: int, duration_s: int) -> dict[str, list]:
@@ -36,9 +41,8 @@ def simulated_inputs(seed: int, agents: int, contacts: int, duration_s: int) -> 
     from tools.sim.config import FaultConfig, SimConfig
     from tools.sim.simulation import Simulation
 
-    faults = FaultConfig(malformed=0.02)
     cfg = SimConfig(seed=seed, agents=agents, contacts=contacts, duration_s=duration_s,
-                    faults=faults)
+                    faults=FaultConfig(malformed=0.02))
     out: dict[str, list] = {s: [] for s in STREAMS}
     for rec in Simulation(cfg).records():
         out[rec.stream].append(rec.value.decode())
@@ -66,62 +70,56 @@ def fuzzed_inputs(per_stream: int, seed: int) -> dict[str, list]:
     return out
 
 
-def comparable(result) -> str:
+def comparable(result: object) -> str:
     """A record's repr; a dead letter's without its wall-clock ``at``."""
-    from udfs.records import DeadLetter
-
-    if type(result) is DeadLetter:
-        return repr(result._replace(at=""))
+    if type(result).__name__ == "DeadLetter":
+        return repr(result._replace(at=""))  # type: ignore[attr-defined]
     return repr(result)
 
 
-def measure(inputs: dict[str, list], timed: Sequence[str], repeat: int) -> tuple[dict, dict]:
-    """(stream -> best µs per record over ``repeat`` passes of ``timed``, stream -> outputs)."""
-    import gc
+def outputs(normalize: Callable, inputs: dict[str, list]) -> dict[str, list[str]]:
+    return {s: [comparable(normalize(s, raw, MIN_MS, MAX_MS)) for raw in values]
+            for s, values in inputs.items()}
 
-    from udfs.ingest import normalize_raw
 
-    outputs = {s: [comparable(normalize_raw(s, raw, MIN_MS, MAX_MS)) for raw in values]
-               for s, values in inputs.items()}
-    micros: dict[str, float] = {}
-    for stream in timed:
-        values = inputs[stream]
-        best = float("inf")
+def cpu_pass(normalize: Callable, stream: str, values: list) -> float:
+    """CPU seconds of one pass over ``values`` (process time: the machine may be shared)."""
+    gc.collect()
+    start = time.process_time()
+    for raw in values:
+        normalize(stream, raw, MIN_MS, MAX_MS)
+    return time.process_time() - start
+
+
+def timings(sides: dict[str, Callable], inputs: dict[str, list],
+            repeat: int) -> dict[str, dict[str, float]]:
+    """Side -> stream -> best µs per record; the sides' passes alternate."""
+    best = {side: {} for side in sides}
+    for stream, values in inputs.items():
+        for side, normalize in sides.items():  # warm-up: caches filled as in a running job
+            cpu_pass(normalize, stream, values)
         for _ in range(repeat):
-            gc.collect()
-            start = time.perf_counter()
-            for raw in values:
-                normalize_raw(stream, raw, MIN_MS, MAX_MS)
-            best = min(best, time.perf_counter() - start)
-        micros[stream] = best / len(values) * 1e6
-    return micros, outputs
+            for side, normalize in sides.items():
+                seconds = cpu_pass(normalize, stream, values)
+                best[side][stream] = min(best[side].get(stream, seconds), seconds)
+    return {side: {s: t / len(inputs[s]) * 1e6 for s, t in by_stream.items()}
+            for side, by_stream in best.items()}
 
 
-def _child(job: str) -> None:
-    """In the exported revision: measure the job's inputs, pickle the result next to it."""
-    with open(job, "rb") as f:
-        inputs, timed, repeat = pickle.load(f)
-    result = measure(inputs, timed, repeat)
-    with open(job + ".out", "wb") as f:
-        pickle.dump(result, f)
+def import_revision(rev: str, folder: str) -> Callable:
+    """``normalize_raw`` of git revision ``rev``: its ``udfs/`` as package ``udfs_rev``."""
+    archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", rev, "udfs"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    package = Path(folder) / REV_PACKAGE
+    (Path(folder) / "udfs").rename(package)
+    imports = re.compile(r"^(\s*)(from|import) udfs\b", re.MULTILINE)
+    for path in package.rglob("*.py"):
+        path.write_text(imports.sub(rf"\1\2 {REV_PACKAGE}", path.read_text()))
+    sys.path.insert(0, folder)
+    from udfs_rev.ingest import normalize_raw  # type: ignore[import-not-found]
 
-
-def run_revision(rev: str, inputs: dict, timed: Sequence[str], repeat: int) -> tuple[dict, dict]:
-    """``measure`` with the ``udfs/`` of git revision ``rev`` (and this file), in a child."""
-    with tempfile.TemporaryDirectory(prefix="parse-speed-") as tmp:
-        archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", rev, "udfs"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        (Path(tmp) / "bench").mkdir()
-        (Path(tmp) / "bench" / "__init__.py").write_text("")
-        (Path(tmp) / "bench" / "parse_speed.py").write_text(Path(__file__).read_text())
-        job = str(Path(tmp) / "job.pickle")
-        with open(job, "wb") as f:
-            pickle.dump((inputs, list(timed), repeat), f)
-        subprocess.run([sys.executable, "-m", "bench.parse_speed", "--child", job], cwd=tmp,
-                       check=True)
-        with open(job + ".out", "rb") as f:
-            return pickle.load(f)
+    return normalize_raw
 
 
 def compare(label: str, old: list, new: list) -> int:
@@ -147,38 +145,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="also run git revision REV's parsers; outputs must be identical")
     parser.add_argument("--fuzz", type=int, default=20000,
                         help="with --against: mutated records per stream, also compared")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        _child(args.child)
-        return 0
+
+    from udfs.ingest import normalize_raw
 
     inputs = simulated_inputs(args.seed, args.agents, args.contacts, args.duration)
-    counts = {s: len(v) for s, v in inputs.items()}
-    fuzz = fuzzed_inputs(args.fuzz, args.seed) if args.against else {}  # compared, not timed
-
-    micros, outputs = measure(inputs, STREAMS, args.repeat)
-    _, fuzz_outputs = measure(fuzz, (), 0)
-    old_micros: dict = {}
+    current = outputs(normalize_raw, inputs)
+    sides = {"current": normalize_raw}
     differing = 0
-    if args.against:
-        old_micros, old_outputs = run_revision(args.against, inputs, STREAMS, args.repeat)
-        _, old_fuzz = run_revision(args.against, fuzz, (), 0)
-        compared = 0
-        for stream in STREAMS:
-            differing += compare(stream, old_outputs[stream], outputs[stream])
-            differing += compare(f"fuzz:{stream}", old_fuzz[stream], fuzz_outputs[stream])
-            compared += len(outputs[stream]) + len(fuzz_outputs[stream])
-        print(f"compared {compared} outputs with {args.against}: {differing} differ")
-
-    print(f"{'stream':<16}{'records':>9}{'dead':>7}{'µs/record':>11}"
-          + (f"{args.against + ' µs':>14}{'speed-up':>10}" if args.against else ""))
-    for stream in STREAMS:
-        dead = sum(1 for o in outputs[stream] if o.startswith("DeadLetter("))
-        line = f"{stream:<16}{counts[stream]:>9}{dead:>7}{micros[stream]:>11.2f}"
+    with tempfile.TemporaryDirectory(prefix="parse-speed-") as tmp:
         if args.against:
-            old = old_micros[stream]
-            line += f"{old:>14.2f}{old / micros[stream]:>9.2f}x"
+            old_normalize = sides[args.against] = import_revision(args.against, tmp)
+            fuzz = fuzzed_inputs(args.fuzz, args.seed)
+            pairs = {"": (outputs(old_normalize, inputs), current),
+                     "fuzz:": (outputs(old_normalize, fuzz), outputs(normalize_raw, fuzz))}
+            compared = 0
+            for prefix, (old, new) in pairs.items():
+                for stream in STREAMS:
+                    differing += compare(prefix + stream, old[stream], new[stream])
+                    compared += len(new[stream])
+            print(f"compared {compared} outputs with {args.against}: {differing} differ")
+        micros = timings(sides, inputs, args.repeat)
+
+    header = f"{'stream':<16}{'records':>9}{'dead':>7}{'µs/record':>11}"
+    if args.against:
+        header += f"{args.against + ' µs':>14}{'speed-up':>10}"
+    print(header)
+    for stream in STREAMS:
+        n_dead = sum(1 for o in current[stream] if o.startswith("DeadLetter("))
+        line = f"{stream:<16}{len(inputs[stream]):>9}{n_dead:>7}{micros['current'][stream]:>11.2f}"
+        if args.against:
+            old_us = micros[args.against][stream]
+            line += f"{old_us:>14.2f}{old_us / micros['current'][stream]:>9.2f}x"
         print(line)
     return 1 if differing else 0
 

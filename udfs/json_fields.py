@@ -76,6 +76,11 @@ class Obj:
         self._d = d
         self._lower: Optional[dict] = None
 
+    @property
+    def value(self) -> dict:
+        """The decoded JSON object itself (read-only by convention)."""
+        return self._d
+
     def get(self, k: Key) -> Any:
         """The field's value, or None when absent under every casing."""
         d = self._d

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import orjson
+
 from udfs.dead_letter import BAD_TYPE
 from udfs.json_fields import (
     Obj,
@@ -201,6 +203,39 @@ def _config(config: Obj, profile: Optional[Obj]) -> AgentConfig:
     )
 
 
+# The snapshot's ``Configuration`` object, serialized by orjson -> what is derived from it: the
+# AgentConfig and the available slots. An agent's configuration repeats in every snapshot it
+# sends (only AvailableSlots varies, over a few values), so almost every build is a lookup. The
+# key is exact: orjson writes each JSON value one way (1 vs 1.0 vs true, key order kept), so
+# equal keys mean equal objects, hence equal outputs; only successful builds are kept. Bounded:
+# cleared when full.
+_CONFIG_CACHE: dict[bytes, tuple[AgentConfig, tuple[tuple[str, int], ...]]] = {}
+_CONFIG_CACHE_MAX = 2048
+
+
+def _configuration(configuration: Obj) -> tuple[AgentConfig, tuple[tuple[str, int], ...]]:
+    """(AgentConfig, available slots) of a snapshot's Configuration."""
+    profile = opt_obj(configuration.get(_ROUTING_PROFILE), _PROFILE)
+    return _config(configuration, profile), available_slots(profile)
+
+
+def cached_configuration(
+    configuration: Obj,
+) -> tuple[AgentConfig, tuple[tuple[str, int], ...]]:
+    """``_configuration``, built once per distinct Configuration object."""
+    try:
+        cache_key = orjson.dumps(configuration.value)
+    except TypeError:  # orjson.JSONEncodeError: nested too deeply to serialize; not cached
+        return _configuration(configuration)
+    cached = _CONFIG_CACHE.get(cache_key)
+    if cached is None:
+        cached = _configuration(configuration)
+        if len(_CONFIG_CACHE) >= _CONFIG_CACHE_MAX:
+            _CONFIG_CACHE.clear()
+        _CONFIG_CACHE[cache_key] = cached
+    return cached
+
+
 def _build(event: Obj) -> AgentEvent:
     event_id = req_text(event.get(_EVENT_ID), "EventId")
     agent_arn = req_text(event.get(_AGENT_ARN), "AgentARN")
@@ -220,9 +255,7 @@ def _build(event: Obj) -> AgentEvent:
         contacts = tuple(_contact(c, f"{_SNAP}.Contacts[{i}]") for i, c in enumerate(entries))
         configuration = opt_obj(snapshot.get(_CONFIGURATION), _CONFIG)
         if configuration is not None:
-            profile = opt_obj(configuration.get(_ROUTING_PROFILE), _PROFILE)
-            config = _config(configuration, profile)
-            slots = available_slots(profile)
+            config, slots = cached_configuration(configuration)
     return AgentEvent(event_id, agent_arn, event_type, event_ms, status, status_name, contacts,
                       config, slots)
 
