@@ -26,8 +26,18 @@ from udfs.records import (
 Record = Union[ContactEvent, ContactRecord, AgentEvent]
 
 
+_NORMALIZERS: dict[str, Callable[[Union[str, bytes]], Union[Record, DeadLetter]]] = {}
+
+
 def normalizer_for(stream: str) -> Callable[[Union[str, bytes]], Union[Record, DeadLetter]]:
-    """The stream's normalizer (imported lazily: each operator needs only its own)."""
+    """The stream's normalizer (imported lazily, once: each operator needs only its own)."""
+    normalize = _NORMALIZERS.get(stream)
+    if normalize is None:
+        normalize = _NORMALIZERS[stream] = _import_normalizer(stream)
+    return normalize
+
+
+def _import_normalizer(stream: str) -> Callable[[Union[str, bytes]], Union[Record, DeadLetter]]:
     if stream == STREAM_CONTACT_EVENTS:
         from udfs.parse_contact_event import normalize_contact_event
         return normalize_contact_event

@@ -6,8 +6,9 @@ raises ``Rejected`` with a dead-letter error naming the field path, and ``run_no
 that (or anything else) into a ``DeadLetter`` so a normalizer never raises.
 
 Key lookup is cheap in the common case: the documented spelling, then the spelling with the
-first letter's case swapped (camelCase <-> PascalCase), and only then a lower-cased copy of the
-object's keys, built at most once per object.
+first letter's case swapped (camelCase <-> PascalCase), and only then the object's lower-cased
+key names (an absent field's usual fate), looked up once per object by the tuple of its key
+names: objects of one shape (the same keys, in the same order) share one mapping.
 """
 
 from __future__ import annotations
@@ -67,6 +68,24 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+# Tuple of an object's key names -> {lower-cased name: name}, the last name of equal lower
+# case winning (as in a dict built from the items in order). Bounded: cleared when full.
+_SHAPES: dict[tuple[str, ...], dict[str, str]] = {}
+_SHAPES_MAX = 1024
+
+
+def lower_names(d: dict) -> dict[str, str]:
+    """{lower-cased key name: key name} of ``d``; shared by all objects of its shape."""
+    shape = tuple(d)
+    names = _SHAPES.get(shape)
+    if names is None:
+        names = {name.lower(): name for name in shape}
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        _SHAPES[shape] = names
+    return names
+
+
 class Obj:
     """A JSON object with case-insensitive field access."""
 
@@ -74,7 +93,7 @@ class Obj:
 
     def __init__(self, d: dict) -> None:
         self._d = d
-        self._lower: Optional[dict] = None
+        self._lower: Optional[dict[str, str]] = None
 
     @property
     def value(self) -> dict:
@@ -92,8 +111,9 @@ class Obj:
             return value
         lower = self._lower
         if lower is None:
-            lower = self._lower = {name.lower(): v for name, v in d.items()}
-        return lower.get(k[2])  # k.lower
+            lower = self._lower = lower_names(d)
+        name = lower.get(k[2])  # k.lower
+        return None if name is None else d[name]
 
 
 def load_object(raw: object) -> Obj:

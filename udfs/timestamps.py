@@ -5,6 +5,8 @@ path. ``datetime.fromisoformat`` is both slower than needed and too liberal for 
 accepts ``"2021-08-04X17:29:04 Z"`` or ``"...:04.Z"`` and silently drops fraction digits past
 the sixth), so parsing is hand-rolled:
 
+* memo: a timestamp string seen recently is one dict lookup (a contact's lifecycle timestamps
+  repeat in each of its events, CTR copies and agent snapshots repeat theirs);
 * fast path: the two shapes Connect actually sends, ``YYYY-MM-DDTHH:MM:SSZ`` and
   ``YYYY-MM-DDTHH:MM:SS.mmmZ``; the validated ``YYYY-MM-DDTHH:MM`` prefix is memoised (events
   cluster in time, so almost every call is one dict lookup plus one ``int()``);
@@ -35,6 +37,10 @@ _ISO_RE = re.compile(
     re.ASCII,
 )
 _ISO_NO_ZONE_RE = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?", re.ASCII)
+
+# Timestamp string (valid) -> its epoch ms. Bounded: cleared when full.
+_VALUE_CACHE: dict[str, int] = {}
+_VALUE_CACHE_MAX = 8192
 
 # "YYYY-MM-DDTHH:MM" (validated) -> epoch ms of that UTC minute. Bounded: cleared when full.
 _MINUTE_CACHE: dict[str, int] = {}
@@ -124,6 +130,16 @@ def parse_iso_ms(value: object) -> int:
     """
     if type(value) is not str:
         raise ValueError(f"expected ISO-8601 string, got {_type_name(value)}")
+    ms = _VALUE_CACHE.get(value)
+    if ms is None:
+        ms = _parse_str(value)
+        if len(_VALUE_CACHE) >= _VALUE_CACHE_MAX:
+            _VALUE_CACHE.clear()
+        _VALUE_CACHE[value] = ms
+    return ms
+
+
+def _parse_str(value: str) -> int:
     n = len(value)
     base = _MINUTE_CACHE.get(value[:16]) if n >= 20 else None
     if base is not None and value[16] == ":":
