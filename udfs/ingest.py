@@ -70,10 +70,10 @@ def normalize_raw(stream: str, raw: Optional[str], min_ms: int,
     plus ``Settings.max_future_ms``, so a record hours ahead is dead-lettered before it can move
     a watermark.
     """
-    blank = blank_value(stream, raw)
-    if blank is not None:
-        return blank
-    rec = normalizer_for(stream)(raw)
-    if type(rec) is DeadLetter:
+    if not raw or raw.isspace():  # None, "" or only whitespace (checked first: cheap)
+        return blank_value(stream, raw)
+    normalize = _NORMALIZERS.get(stream) or normalizer_for(stream)
+    rec = normalize(raw)
+    if type(rec) is DeadLetter or min_ms <= rec.event_ms <= max_ms:
         return rec
     return event_time_in_range(rec, stream, raw, min_ms, max_ms)

@@ -13,6 +13,7 @@ names: objects of one shape (the same keys, in the same order) share one mapping
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, NamedTuple, Optional, TypeVar
 
@@ -251,6 +252,16 @@ def opt_list(value: Any, path: str) -> list:
 _LEVELS = tuple((key(f"Level{i}"), f"Level{i}") for i in range(1, 6))
 
 
+@functools.lru_cache(maxsize=64)
+def _level_paths(path: str, name_keys: tuple[Key, ...]) -> tuple:
+    """(level key, level path, ((name key, name path), ...)) per level: built once per caller."""
+    return tuple(
+        (level_key, f"{path}.{level_name}",
+         tuple((name_key, f"{path}.{level_name}.{name_key.name}") for name_key in name_keys))
+        for level_key, level_name in _LEVELS
+    )
+
+
 def hierarchy_names(
     groups: Optional[Obj], path: str, name_keys: tuple[Key, ...]
 ) -> Optional[tuple[str, ...]]:
@@ -262,17 +273,16 @@ def hierarchy_names(
     if groups is None:
         return None
     names: list[str] = []
-    for level_key, level_path in _LEVELS:
-        level = opt_obj(groups.get(level_key), f"{path}.{level_path}")
+    for level_key, level_path, name_paths in _level_paths(path, name_keys):
+        level = opt_obj(groups.get(level_key), level_path)
         if level is None:
             continue
-        for name_key in name_keys:
-            name = opt_text(level.get(name_key), f"{path}.{level_path}.{name_key.name}")
+        for name_key, name_path in name_paths:
+            name = opt_text(level.get(name_key), name_path)
             if name is not None:
                 names.append(name)
                 break
     return tuple(names) if names else None
-
 
 
 def lenient(reader: Callable[[Any, str], R], value: Any, path: str) -> Optional[R]:

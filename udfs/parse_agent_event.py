@@ -6,7 +6,8 @@ current snapshots, so ``PreviousAgentSnapshot`` is redundant and is not read.
 
 from __future__ import annotations
 
-from typing import Optional
+import functools
+from typing import NamedTuple, Optional
 
 import orjson
 
@@ -88,19 +89,41 @@ def status_class(status_type: Optional[str], status_name: Optional[str]) -> Opti
     return STATUS_BY_NAME.get(status_name.upper(), CUSTOM)
 
 
-def _contact(value: object, path: str) -> AgentContact:
-    contact = opt_obj(value, path)
+class _ContactPaths(NamedTuple):
+    """The error paths of one ``Contacts[i]`` entry."""
+
+    entry: str
+    state: str
+    queue: str
+    contact_id: str
+    channel: str
+    state_start: str
+    queue_arn: str
+    initiation_method: str
+
+
+@functools.lru_cache(maxsize=64)
+def _contact_paths(i: int) -> _ContactPaths:
+    path = f"{_SNAP}.Contacts[{i}]"
+    return _ContactPaths(path, f"{path}.State", f"{path}.Queue", f"{path}.ContactId",
+                         f"{path}.Channel", f"{path}.StateStartTimestamp", f"{path}.Queue.ARN",
+                         f"{path}.InitiationMethod")
+
+
+def _contact(value: object, i: int) -> AgentContact:
+    paths = _contact_paths(i)
+    contact = opt_obj(value, paths.entry)
     if contact is None:
         contact = Obj({})  # a null entry: reported below as a missing ContactId
-    state = opt_upper(contact.get(_STATE), f"{path}.State")
-    queue = opt_obj(contact.get(_QUEUE), f"{path}.Queue")
+    state = opt_upper(contact.get(_STATE), paths.state)
+    queue = opt_obj(contact.get(_QUEUE), paths.queue)
     return AgentContact(
-        req_text(contact.get(_CONTACT_ID), f"{path}.ContactId"),
-        req_text(state, f"{path}.State"),
-        channel_name(contact.get(_CHANNEL), f"{path}.Channel"),
-        opt_timestamp(contact.get(_STATE_START_TS), f"{path}.StateStartTimestamp"),
-        None if queue is None else opt_text(queue.get(_ARN), f"{path}.Queue.ARN"),
-        opt_upper(contact.get(_INITIATION_METHOD), f"{path}.InitiationMethod"),
+        req_text(contact.get(_CONTACT_ID), paths.contact_id),
+        req_text(state, paths.state),
+        channel_name(contact.get(_CHANNEL), paths.channel),
+        opt_timestamp(contact.get(_STATE_START_TS), paths.state_start),
+        None if queue is None else opt_text(queue.get(_ARN), paths.queue_arn),
+        opt_upper(contact.get(_INITIATION_METHOD), paths.initiation_method),
     )
 
 
@@ -252,7 +275,7 @@ def _build(event: Obj) -> AgentEvent:
             status_name = opt_text(agent_status.get(_NAME), f"{_SNAP}.AgentStatus.Name")
             status = status_class(status_type, status_name)
         entries = opt_list(snapshot.get(_CONTACTS), f"{_SNAP}.Contacts")
-        contacts = tuple(_contact(c, f"{_SNAP}.Contacts[{i}]") for i, c in enumerate(entries))
+        contacts = tuple(_contact(c, i) for i, c in enumerate(entries))
         configuration = opt_obj(snapshot.get(_CONFIGURATION), _CONFIG)
         if configuration is not None:
             config, slots = cached_configuration(configuration)
