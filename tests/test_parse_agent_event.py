@@ -460,3 +460,10 @@ def test_configuration_cache_is_exact_and_bounded() -> None:
         assert variant(named).config.username == f"agent{i}"
     assert len(parse_agent_event._CONFIG_CACHE) <= parse_agent_event._CONFIG_CACHE_MAX
     assert normalize_agent_event(orjson.dumps(base)) == first
+
+    def huge(c: dict) -> None:
+        c["Padding"] = "x" * parse_agent_event._CONFIG_KEY_MAX
+
+    before = len(parse_agent_event._CONFIG_CACHE)
+    assert variant(huge).config == first.config
+    assert len(parse_agent_event._CONFIG_CACHE) == before  # built, not kept

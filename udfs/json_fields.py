@@ -70,13 +70,17 @@ def _type_name(value: object) -> str:
 
 
 # Tuple of an object's key names -> {lower-cased name: name}, the last name of equal lower
-# case winning (as in a dict built from the items in order). Bounded: cleared when full.
+# case winning (as in a dict built from the items in order). Bounded: cleared when full, and
+# only objects of up to _SHAPE_MAX_KEYS keys are kept (a crafted record may have thousands).
 _SHAPES: dict[tuple[str, ...], dict[str, str]] = {}
 _SHAPES_MAX = 1024
+_SHAPE_MAX_KEYS = 128
 
 
 def lower_names(d: dict) -> dict[str, str]:
     """{lower-cased key name: key name} of ``d``; shared by all objects of its shape."""
+    if len(d) > _SHAPE_MAX_KEYS:
+        return {name.lower(): name for name in d}
     shape = tuple(d)
     names = _SHAPES.get(shape)
     if names is None:

@@ -231,9 +231,11 @@ def _config(config: Obj, profile: Optional[Obj]) -> AgentConfig:
 # sends (only AvailableSlots varies, over a few values), so almost every build is a lookup. The
 # key is exact: orjson writes each JSON value one way (1 vs 1.0 vs true, key order kept), so
 # equal keys mean equal objects, hence equal outputs; only successful builds are kept. Bounded:
-# cleared when full.
+# cleared when full, and a Configuration over _CONFIG_KEY_MAX bytes (real ones are 1-4 KB; a
+# crafted one may be near the 1 MiB input limit) is built every time, not kept.
 _CONFIG_CACHE: dict[bytes, tuple[AgentConfig, tuple[tuple[str, int], ...]]] = {}
 _CONFIG_CACHE_MAX = 2048
+_CONFIG_KEY_MAX = 16_384
 
 
 def _configuration(configuration: Obj) -> tuple[AgentConfig, tuple[tuple[str, int], ...]]:
@@ -249,6 +251,8 @@ def cached_configuration(
     try:
         cache_key = orjson.dumps(configuration.value)
     except TypeError:  # orjson.JSONEncodeError: nested too deeply to serialize; not cached
+        return _configuration(configuration)
+    if len(cache_key) > _CONFIG_KEY_MAX:
         return _configuration(configuration)
     cached = _CONFIG_CACHE.get(cache_key)
     if cached is None:
