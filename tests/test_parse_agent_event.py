@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import orjson
 import pytest
 
+from udfs import parse_agent_event
 from udfs.parse_agent_event import normalize_agent_event, status_class
 from udfs.records import AgentConfig, AgentContact, AgentEvent, DeadLetter
 
@@ -423,3 +425,45 @@ def test_fixture_with_concurrency_channels_and_a_queue_without_arn() -> None:
         ),
         available_slots=(("CHAT", 2), ("VOICE", 0), ("TASK", 10)),
     )
+
+
+def test_configuration_cache_is_exact_and_bounded() -> None:
+    """Snapshots share a built configuration only when their Configuration objects are equal."""
+    base = orjson.loads(_fixture("agent_event_concurrency.json"))
+    first = normalize_agent_event(orjson.dumps(base))
+    again = normalize_agent_event(orjson.dumps(base))
+    assert again == first and again.config is first.config
+
+    def variant(change) -> AgentEvent | DeadLetter:
+        event = copy.deepcopy(base)
+        change(event["CurrentAgentSnapshot"]["Configuration"])
+        return normalize_agent_event(orjson.dumps(event))
+
+    def rename(c: dict) -> None:
+        c["RoutingProfile"]["Name"] = "Other"
+
+    def fewer_slots(c: dict) -> None:
+        c["RoutingProfile"]["Concurrency"][0]["AvailableSlots"] = 1
+
+    def bad_username(c: dict) -> None:
+        c["Username"] = 1
+
+    assert variant(rename).config == first.config._replace(routing_profile_name="Other")
+    slots = variant(fewer_slots)
+    assert slots.config == first.config
+    assert slots.available_slots == (("CHAT", 1),) + first.available_slots[1:]
+    rejected = variant(bad_username)
+    assert type(rejected) is DeadLetter and "Configuration.Username" in rejected.error
+    for i in range(parse_agent_event._CONFIG_CACHE_MAX + 10):
+        def named(c: dict, i: int = i) -> None:
+            c["Username"] = f"agent{i}"
+        assert variant(named).config.username == f"agent{i}"
+    assert len(parse_agent_event._CONFIG_CACHE) <= parse_agent_event._CONFIG_CACHE_MAX
+    assert normalize_agent_event(orjson.dumps(base)) == first
+
+    def huge(c: dict) -> None:
+        c["Padding"] = "x" * parse_agent_event._CONFIG_KEY_MAX
+
+    before = len(parse_agent_event._CONFIG_CACHE)
+    assert variant(huge).config == first.config
+    assert len(parse_agent_event._CONFIG_CACHE) == before  # built, not kept

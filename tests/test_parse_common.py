@@ -116,6 +116,21 @@ def test_obj_get_tries_spelling_swapped_then_any_case() -> None:
     assert Obj({"contactId": "exact", "CONTACTID": "other"}).get(k) == "exact"
 
 
+def test_obj_any_case_lookup_is_shared_per_shape_and_bounded() -> None:
+    k = key("contactId")
+    assert Obj({"CONTACTID": "c", "x": 1}).get(k) == "c"
+    assert Obj({"CONTACTID": "d", "x": 2}).get(k) == "d"  # same shape, its own values
+    assert Obj({"x": 1, "CONTACTID": "e"}).get(k) == "e"  # another order, another shape
+    assert Obj({"CONTACTID": "first", "contactID": "last"}).get(k) == "last"  # as dict(items)
+    wide = {f"f{i}": i for i in range(json_fields._SHAPE_MAX_KEYS + 1)} | {"CONTACTID": "w"}
+    shapes = len(json_fields._SHAPES)
+    assert Obj(wide).get(k) == "w"
+    assert len(json_fields._SHAPES) == shapes  # a crafted wide object is not kept
+    for i in range(json_fields._SHAPES_MAX + 10):
+        assert Obj({f"k{i}": i}).get(key(f"K{i}X")) is None
+    assert len(json_fields._SHAPES) <= json_fields._SHAPES_MAX
+
+
 # ---- load_object / run_normalizer ----
 
 

@@ -169,3 +169,16 @@ def test_parse_never_raises_anything_but_value_error(text: str) -> None:
     except ValueError:
         return
     assert type(result) is int
+
+
+def test_memos_stay_bounded_and_exact() -> None:
+    """The parse memo and the format prefix memo are cleared when full, never wrong."""
+    for i in range(max(timestamps._VALUE_CACHE_MAX, timestamps._PREFIX_CACHE_MAX) + 10):
+        ms = i * 60_001  # a new minute and a new value every time
+        text = format_iso_ms(ms)
+        assert parse_iso_ms(text) == ms
+        assert parse_iso_ms(text) == ms  # the memoised value
+    assert len(timestamps._VALUE_CACHE) <= timestamps._VALUE_CACHE_MAX
+    assert len(timestamps._PREFIX_CACHE) <= timestamps._PREFIX_CACHE_MAX
+    assert format_iso_ms(-1) == "1969-12-31T23:59:59.999Z"  # a memoised minute, ms of it
+    assert format_iso_ms(-60_000) == "1969-12-31T23:59:00Z"

@@ -26,8 +26,18 @@ from udfs.records import (
 Record = Union[ContactEvent, ContactRecord, AgentEvent]
 
 
+_NORMALIZERS: dict[str, Callable[[Union[str, bytes]], Union[Record, DeadLetter]]] = {}
+
+
 def normalizer_for(stream: str) -> Callable[[Union[str, bytes]], Union[Record, DeadLetter]]:
-    """The stream's normalizer (imported lazily: each operator needs only its own)."""
+    """The stream's normalizer (imported lazily, once: each operator needs only its own)."""
+    normalize = _NORMALIZERS.get(stream)
+    if normalize is None:
+        normalize = _NORMALIZERS[stream] = _import_normalizer(stream)
+    return normalize
+
+
+def _import_normalizer(stream: str) -> Callable[[Union[str, bytes]], Union[Record, DeadLetter]]:
     if stream == STREAM_CONTACT_EVENTS:
         from udfs.parse_contact_event import normalize_contact_event
         return normalize_contact_event
@@ -60,10 +70,10 @@ def normalize_raw(stream: str, raw: Optional[str], min_ms: int,
     plus ``Settings.max_future_ms``, so a record hours ahead is dead-lettered before it can move
     a watermark.
     """
-    blank = blank_value(stream, raw)
-    if blank is not None:
-        return blank
-    rec = normalizer_for(stream)(raw)
-    if type(rec) is DeadLetter:
+    if not raw or raw.isspace():  # None, "" or only whitespace (checked first: cheap)
+        return blank_value(stream, raw)
+    normalize = _NORMALIZERS.get(stream) or normalizer_for(stream)
+    rec = normalize(raw)
+    if type(rec) is DeadLetter or min_ms <= rec.event_ms <= max_ms:
         return rec
     return event_time_in_range(rec, stream, raw, min_ms, max_ms)

@@ -6,12 +6,14 @@ raises ``Rejected`` with a dead-letter error naming the field path, and ``run_no
 that (or anything else) into a ``DeadLetter`` so a normalizer never raises.
 
 Key lookup is cheap in the common case: the documented spelling, then the spelling with the
-first letter's case swapped (camelCase <-> PascalCase), and only then a lower-cased copy of the
-object's keys, built at most once per object.
+first letter's case swapped (camelCase <-> PascalCase), and only then the object's lower-cased
+key names (an absent field's usual fate), looked up once per object by the tuple of its key
+names: objects of one shape (the same keys, in the same order) share one mapping.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, NamedTuple, Optional, TypeVar
 
@@ -67,6 +69,28 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+# Tuple of an object's key names -> {lower-cased name: name}, the last name of equal lower
+# case winning (as in a dict built from the items in order). Bounded: cleared when full, and
+# only objects of up to _SHAPE_MAX_KEYS keys are kept (a crafted record may have thousands).
+_SHAPES: dict[tuple[str, ...], dict[str, str]] = {}
+_SHAPES_MAX = 1024
+_SHAPE_MAX_KEYS = 128
+
+
+def lower_names(d: dict) -> dict[str, str]:
+    """{lower-cased key name: key name} of ``d``; shared by all objects of its shape."""
+    if len(d) > _SHAPE_MAX_KEYS:
+        return {name.lower(): name for name in d}
+    shape = tuple(d)
+    names = _SHAPES.get(shape)
+    if names is None:
+        names = {name.lower(): name for name in shape}
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        _SHAPES[shape] = names
+    return names
+
+
 class Obj:
     """A JSON object with case-insensitive field access."""
 
@@ -74,7 +98,12 @@ class Obj:
 
     def __init__(self, d: dict) -> None:
         self._d = d
-        self._lower: Optional[dict] = None
+        self._lower: Optional[dict[str, str]] = None
+
+    @property
+    def value(self) -> dict:
+        """The decoded JSON object itself (read-only by convention)."""
+        return self._d
 
     def get(self, k: Key) -> Any:
         """The field's value, or None when absent under every casing."""
@@ -87,8 +116,9 @@ class Obj:
             return value
         lower = self._lower
         if lower is None:
-            lower = self._lower = {name.lower(): v for name, v in d.items()}
-        return lower.get(k[2])  # k.lower
+            lower = self._lower = lower_names(d)
+        name = lower.get(k[2])  # k.lower
+        return None if name is None else d[name]
 
 
 def load_object(raw: object) -> Obj:
@@ -226,6 +256,16 @@ def opt_list(value: Any, path: str) -> list:
 _LEVELS = tuple((key(f"Level{i}"), f"Level{i}") for i in range(1, 6))
 
 
+@functools.lru_cache(maxsize=64)
+def _level_paths(path: str, name_keys: tuple[Key, ...]) -> tuple:
+    """(level key, level path, ((name key, name path), ...)) per level: built once per caller."""
+    return tuple(
+        (level_key, f"{path}.{level_name}",
+         tuple((name_key, f"{path}.{level_name}.{name_key.name}") for name_key in name_keys))
+        for level_key, level_name in _LEVELS
+    )
+
+
 def hierarchy_names(
     groups: Optional[Obj], path: str, name_keys: tuple[Key, ...]
 ) -> Optional[tuple[str, ...]]:
@@ -237,17 +277,16 @@ def hierarchy_names(
     if groups is None:
         return None
     names: list[str] = []
-    for level_key, level_path in _LEVELS:
-        level = opt_obj(groups.get(level_key), f"{path}.{level_path}")
+    for level_key, level_path, name_paths in _level_paths(path, name_keys):
+        level = opt_obj(groups.get(level_key), level_path)
         if level is None:
             continue
-        for name_key in name_keys:
-            name = opt_text(level.get(name_key), f"{path}.{level_path}.{name_key.name}")
+        for name_key, name_path in name_paths:
+            name = opt_text(level.get(name_key), name_path)
             if name is not None:
                 names.append(name)
                 break
     return tuple(names) if names else None
-
 
 
 def lenient(reader: Callable[[Any, str], R], value: Any, path: str) -> Optional[R]:

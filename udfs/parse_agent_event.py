@@ -6,7 +6,10 @@ current snapshots, so ``PreviousAgentSnapshot`` is redundant and is not read.
 
 from __future__ import annotations
 
-from typing import Optional
+import functools
+from typing import NamedTuple, Optional
+
+import orjson
 
 from udfs.dead_letter import BAD_TYPE
 from udfs.json_fields import (
@@ -86,19 +89,41 @@ def status_class(status_type: Optional[str], status_name: Optional[str]) -> Opti
     return STATUS_BY_NAME.get(status_name.upper(), CUSTOM)
 
 
-def _contact(value: object, path: str) -> AgentContact:
-    contact = opt_obj(value, path)
+class _ContactPaths(NamedTuple):
+    """The error paths of one ``Contacts[i]`` entry."""
+
+    entry: str
+    state: str
+    queue: str
+    contact_id: str
+    channel: str
+    state_start: str
+    queue_arn: str
+    initiation_method: str
+
+
+@functools.lru_cache(maxsize=64)
+def _contact_paths(i: int) -> _ContactPaths:
+    path = f"{_SNAP}.Contacts[{i}]"
+    return _ContactPaths(path, f"{path}.State", f"{path}.Queue", f"{path}.ContactId",
+                         f"{path}.Channel", f"{path}.StateStartTimestamp", f"{path}.Queue.ARN",
+                         f"{path}.InitiationMethod")
+
+
+def _contact(value: object, i: int) -> AgentContact:
+    paths = _contact_paths(i)
+    contact = opt_obj(value, paths.entry)
     if contact is None:
         contact = Obj({})  # a null entry: reported below as a missing ContactId
-    state = opt_upper(contact.get(_STATE), f"{path}.State")
-    queue = opt_obj(contact.get(_QUEUE), f"{path}.Queue")
+    state = opt_upper(contact.get(_STATE), paths.state)
+    queue = opt_obj(contact.get(_QUEUE), paths.queue)
     return AgentContact(
-        req_text(contact.get(_CONTACT_ID), f"{path}.ContactId"),
-        req_text(state, f"{path}.State"),
-        channel_name(contact.get(_CHANNEL), f"{path}.Channel"),
-        opt_timestamp(contact.get(_STATE_START_TS), f"{path}.StateStartTimestamp"),
-        None if queue is None else opt_text(queue.get(_ARN), f"{path}.Queue.ARN"),
-        opt_upper(contact.get(_INITIATION_METHOD), f"{path}.InitiationMethod"),
+        req_text(contact.get(_CONTACT_ID), paths.contact_id),
+        req_text(state, paths.state),
+        channel_name(contact.get(_CHANNEL), paths.channel),
+        opt_timestamp(contact.get(_STATE_START_TS), paths.state_start),
+        None if queue is None else opt_text(queue.get(_ARN), paths.queue_arn),
+        opt_upper(contact.get(_INITIATION_METHOD), paths.initiation_method),
     )
 
 
@@ -201,6 +226,43 @@ def _config(config: Obj, profile: Optional[Obj]) -> AgentConfig:
     )
 
 
+# The snapshot's ``Configuration`` object, serialized by orjson -> what is derived from it: the
+# AgentConfig and the available slots. An agent's configuration repeats in every snapshot it
+# sends (only AvailableSlots varies, over a few values), so almost every build is a lookup. The
+# key is exact: orjson writes each JSON value one way (1 vs 1.0 vs true, key order kept), so
+# equal keys mean equal objects, hence equal outputs; only successful builds are kept. Bounded:
+# cleared when full, and a Configuration over _CONFIG_KEY_MAX bytes (real ones are 1-4 KB; a
+# crafted one may be near the 1 MiB input limit) is built every time, not kept.
+_CONFIG_CACHE: dict[bytes, tuple[AgentConfig, tuple[tuple[str, int], ...]]] = {}
+_CONFIG_CACHE_MAX = 2048
+_CONFIG_KEY_MAX = 16_384
+
+
+def _configuration(configuration: Obj) -> tuple[AgentConfig, tuple[tuple[str, int], ...]]:
+    """(AgentConfig, available slots) of a snapshot's Configuration."""
+    profile = opt_obj(configuration.get(_ROUTING_PROFILE), _PROFILE)
+    return _config(configuration, profile), available_slots(profile)
+
+
+def cached_configuration(
+    configuration: Obj,
+) -> tuple[AgentConfig, tuple[tuple[str, int], ...]]:
+    """``_configuration``, built once per distinct Configuration object."""
+    try:
+        cache_key = orjson.dumps(configuration.value)
+    except TypeError:  # orjson.JSONEncodeError: nested too deeply to serialize; not cached
+        return _configuration(configuration)
+    if len(cache_key) > _CONFIG_KEY_MAX:
+        return _configuration(configuration)
+    cached = _CONFIG_CACHE.get(cache_key)
+    if cached is None:
+        cached = _configuration(configuration)
+        if len(_CONFIG_CACHE) >= _CONFIG_CACHE_MAX:
+            _CONFIG_CACHE.clear()
+        _CONFIG_CACHE[cache_key] = cached
+    return cached
+
+
 def _build(event: Obj) -> AgentEvent:
     event_id = req_text(event.get(_EVENT_ID), "EventId")
     agent_arn = req_text(event.get(_AGENT_ARN), "AgentARN")
@@ -217,12 +279,10 @@ def _build(event: Obj) -> AgentEvent:
             status_name = opt_text(agent_status.get(_NAME), f"{_SNAP}.AgentStatus.Name")
             status = status_class(status_type, status_name)
         entries = opt_list(snapshot.get(_CONTACTS), f"{_SNAP}.Contacts")
-        contacts = tuple(_contact(c, f"{_SNAP}.Contacts[{i}]") for i, c in enumerate(entries))
+        contacts = tuple(_contact(c, i) for i, c in enumerate(entries))
         configuration = opt_obj(snapshot.get(_CONFIGURATION), _CONFIG)
         if configuration is not None:
-            profile = opt_obj(configuration.get(_ROUTING_PROFILE), _PROFILE)
-            config = _config(configuration, profile)
-            slots = available_slots(profile)
+            config, slots = cached_configuration(configuration)
     return AgentEvent(event_id, agent_arn, event_type, event_ms, status, status_name, contacts,
                       config, slots)
 

@@ -5,6 +5,8 @@ path. ``datetime.fromisoformat`` is both slower than needed and too liberal for 
 accepts ``"2021-08-04X17:29:04 Z"`` or ``"...:04.Z"`` and silently drops fraction digits past
 the sixth), so parsing is hand-rolled:
 
+* memo: a timestamp string seen recently is one dict lookup (a contact's lifecycle timestamps
+  repeat in each of its events, CTR copies and agent snapshots repeat theirs);
 * fast path: the two shapes Connect actually sends, ``YYYY-MM-DDTHH:MM:SSZ`` and
   ``YYYY-MM-DDTHH:MM:SS.mmmZ``; the validated ``YYYY-MM-DDTHH:MM`` prefix is memoised (events
   cluster in time, so almost every call is one dict lookup plus one ``int()``);
@@ -35,6 +37,10 @@ _ISO_RE = re.compile(
     re.ASCII,
 )
 _ISO_NO_ZONE_RE = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?", re.ASCII)
+
+# Timestamp string (valid) -> its epoch ms. Bounded: cleared when full.
+_VALUE_CACHE: dict[str, int] = {}
+_VALUE_CACHE_MAX = 8192
 
 # "YYYY-MM-DDTHH:MM" (validated) -> epoch ms of that UTC minute. Bounded: cleared when full.
 _MINUTE_CACHE: dict[str, int] = {}
@@ -124,6 +130,16 @@ def parse_iso_ms(value: object) -> int:
     """
     if type(value) is not str:
         raise ValueError(f"expected ISO-8601 string, got {_type_name(value)}")
+    ms = _VALUE_CACHE.get(value)
+    if ms is None:
+        ms = _parse_str(value)
+        if len(_VALUE_CACHE) >= _VALUE_CACHE_MAX:
+            _VALUE_CACHE.clear()
+        _VALUE_CACHE[value] = ms
+    return ms
+
+
+def _parse_str(value: str) -> int:
     n = len(value)
     base = _MINUTE_CACHE.get(value[:16]) if n >= 20 else None
     if base is not None and value[16] == ":":
@@ -146,20 +162,34 @@ def parse_iso_ms(value: object) -> int:
 def format_iso_ms(ms: int) -> str:
     """ISO-8601 UTC string of epoch ms: ``...:04Z`` on whole seconds, else ``...:04.123Z``.
 
-    This is the one output format for every timestamp the job emits.
+    This is the one output format for every timestamp the job emits. The
+    ``YYYY-MM-DDTHH:MM:`` prefix is memoised per minute (outputs cluster in time).
     """
     if type(ms) is not int:
         raise TypeError(f"expected int epoch milliseconds, got {_type_name(ms)}")
     if not _MIN_MS <= ms <= _MAX_MS:
         raise ValueError(f"epoch milliseconds {ms} out of range for years 0001..9999")
-    days, ms_of_day = divmod(ms, _MS_PER_DAY)
-    year, month, day = _civil_from_days(days)
-    secs, millis = divmod(ms_of_day, 1000)
-    minutes, second = divmod(secs, 60)
-    hour, minute = divmod(minutes, 60)
+    minute, ms_of_minute = divmod(ms, _MS_PER_MINUTE)
+    prefix = _PREFIX_CACHE.get(minute)
+    if prefix is None:
+        prefix = _minute_prefix(minute)
+    second, millis = divmod(ms_of_minute, 1000)
     if millis:
-        return (
-            f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
-            f".{millis:03d}Z"
-        )
-    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z"
+        return f"{prefix}{second:02d}.{millis:03d}Z"
+    return f"{prefix}{second:02d}Z"
+
+
+# Epoch minute -> "YYYY-MM-DDTHH:MM:" of that minute. Bounded: cleared when full.
+_PREFIX_CACHE: dict[int, str] = {}
+_PREFIX_CACHE_MAX = 8192
+
+
+def _minute_prefix(minute: int) -> str:
+    days, minute_of_day = divmod(minute, 1440)
+    year, month, day = _civil_from_days(days)
+    hour, minute_of_hour = divmod(minute_of_day, 60)
+    prefix = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute_of_hour:02d}:"
+    if len(_PREFIX_CACHE) >= _PREFIX_CACHE_MAX:
+        _PREFIX_CACHE.clear()
+    _PREFIX_CACHE[minute] = prefix
+    return prefix
