@@ -91,6 +91,7 @@ class RestPoller:
         self.interval_s = interval_s
         self.on_checkpoint = on_checkpoint
         self.samples = RestSamples()
+        self._source_metric: dict = {}  # vertex id -> the source operator's numRecordsOut id
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rest-poller", daemon=True)
 
@@ -122,6 +123,24 @@ class RestPoller:
                 pass
             self._stop.wait(self.interval_s)
 
+    def _source_records(self, vertex: dict) -> int:
+        """Records the source operator of a vertex emitted: the vertex's ``write-records`` count
+        what leaves the chain, which is batches when the source is chained to the batcher
+        (``--input-batch``); the operator's own ``numRecordsOut`` counts records."""
+        s = self.samples
+        vid = vertex["id"]
+        path = f"/jobs/{s.job_id}/vertices/{vid}/subtasks/metrics"
+        if vid not in self._source_metric:
+            ids = [m.get("id", "") for m in get(s.port, path) or []]
+            self._source_metric[vid] = next(
+                (i for i in ids if i.startswith("Source__") and i.endswith(".numRecordsOut")), None)
+        metric = self._source_metric[vid]
+        if metric is not None:
+            for m in get(s.port, f"{path}?get={metric}&agg=sum") or []:
+                if m.get("id") == metric and m.get("sum") is not None:
+                    return int(m["sum"])
+        return int(vertex.get("metrics", {}).get("write-records", 0))
+
     def _poll_job(self) -> None:
         s = self.samples
         now = time.time()
@@ -131,7 +150,7 @@ class RestPoller:
             for v in job.get("vertices", []):
                 s.vertex_names[v["id"]] = v["name"]
                 if is_first_reader(v["name"]):
-                    out += int(v.get("metrics", {}).get("write-records", 0))
+                    out += self._source_records(v)
             s.source_out.append((now, out))
         ck = get(s.port, f"/jobs/{s.job_id}/checkpoints")
         if not ck:
