@@ -110,6 +110,7 @@ def test_every_default(files_args: list[str], ctrs_file: str, tmp_path: Path) ->
                      "agent_live": "connect.metrics.agent.live"},
             live_interval_ms=10_000,
             live_out_of_orderness_ms=5_000,
+            input_batch=256,  # thread mode: source records in key-group batches
         ),
     )
 
@@ -226,11 +227,21 @@ def test_bad_thresholds_name_the_flag(text: str) -> None:
         (["--max-future=-5m"], "--max-future"),
         (["--max-record-bytes", "1023"], "--max-record-bytes"),
         (["--max-record-bytes", "0"], "--max-record-bytes"),
+        (["--input-batch=-1"], "--input-batch"),
+        (["--input-batch", "10001"], "--input-batch"),
     ],
 )
 def test_bad_values_fail_naming_the_flag(files_args: list[str], extra: list[str],
                                          flag: str) -> None:
     assert config_error([*files_args, *extra]).startswith(flag)
+
+
+def test_input_batches_are_for_thread_mode_only(files_args: list[str]) -> None:
+    """Process mode has no keyed state backend in the interpreter to switch keys in."""
+    assert parse_args([*files_args, "--input-batch", "32"]).settings.input_batch == 32
+    assert parse_args([*files_args, "--input-batch", "0"]).settings.input_batch == 0
+    process = parse_args([*files_args, "--execution-mode", "process", "--input-batch", "32"])
+    assert process.settings.input_batch == 0
 
 
 def test_max_future_default_depends_on_the_source(files_args: list[str]) -> None:
