@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live-out-of-orderness", default=None, metavar="5s",
                    help="the job's --live-out-of-orderness in every run (default: the job's "
                         "default, 5s)")
+    p.add_argument("--input-batch", default=None, metavar="N",
+                   help="the job's --input-batch in every run (0 = one record per crossing "
+                        "into Python; default: the job's default)")
     p.add_argument("--bootstrap-servers", help="use this broker instead of starting one")
     p.add_argument("--work-dir", type=Path,
                    help="keep logs and spool files here (default: var/bench/<time>)")
@@ -228,6 +231,8 @@ def report_flags(args: argparse.Namespace, live: bool = True) -> list[str]:
         flags += ["--live-interval", args.live_interval]
     if live and args.live_out_of_orderness is not None:
         flags += ["--live-out-of-orderness", args.live_out_of_orderness]
+    if getattr(args, "input_batch", None) is not None:
+        flags += ["--input-batch", args.input_batch]
     return flags
 
 

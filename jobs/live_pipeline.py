@@ -24,6 +24,7 @@ from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 
+from jobs.batches import batched, entry, keyed_input
 from udfs.flink_outputs import KEYED_TYPE, OUTPUT_ROW_TYPE
 from udfs.live.flink_live import (
     CLOCK_STATE,
@@ -45,7 +46,7 @@ def live_sources(source, settings: Settings) -> dict:
     """{stream: Row(key, raw) with the live path's own event time, or None}, from the job's
     source factory (``jobs.sources``: a second source per feed, with
     ``--live-out-of-orderness``); records the source cannot read are left to the main path."""
-    from jobs.pipeline import batched, split_readable
+    from jobs.pipeline import split_readable
 
     out = {}
     for name in ("contact_events", "ctrs", "agent_events"):
@@ -82,31 +83,33 @@ def build_live(env: StreamExecutionEnvironment, settings: Settings,
                idleness_ms: Optional[int] = None) -> Optional[DataStream]:
     """Wire the live path; any input may be None. Returns the live output rows, or None when
     live metrics are off (``--live-interval 0``) or there is neither contact nor agent feed."""
-    from jobs.pipeline import entry, keyed, keyed_input
-
     if settings.live_interval_ms <= 0 or (contact_events is None and agent_events is None):
         return None
     messages, clocks = [], []
     if contact_events is not None:
         ends = (ctr_ends(ctrs, idleness_ms) if ctrs is not None
                 else env.from_collection([], type_info=KEYED_TYPE))
-        contacts = (keyed_input(contact_events, settings).connect(keyed(ends))
-                    .process(entry(LiveContactFunction(settings), settings, True, False),
+        contacts = (keyed_input(contact_events, settings)
+                    .connect(keyed_input(batched(ends, settings, raw=False), settings, raw=False))
+                    .process(entry(LiveContactFunction(settings), settings),
                              output_type=KEYED_TYPE)
                     .name("live contact"))
-        messages.append(contacts)
+        messages.append(batched(contacts, settings, raw=False))
         clocks.append(contacts.get_side_output(CLOCK_TAG))
     if agent_events is not None:
         agents = (keyed_input(agent_events, settings)
                   .process(entry(LiveAgentFunction(settings), settings), output_type=KEYED_TYPE)
                   .name("live agent"))
-        messages.append(agents)
-        messages.append(keyed(agents.get_side_output(PROFILE_TAG))
-                        .process(LiveProfileFunction(settings), output_type=KEYED_TYPE)
-                        .name("live profiles"))
+        messages.append(batched(agents, settings, raw=False))
+        members = batched(agents.get_side_output(PROFILE_TAG), settings, raw=False)
+        profiles = (keyed_input(members, settings, raw=False)
+                    .process(entry(LiveProfileFunction(settings), settings),
+                             output_type=KEYED_TYPE)
+                    .name("live profiles"))
+        messages.append(batched(profiles, settings, raw=False))
         clocks.append(agents.get_side_output(CLOCK_TAG))
     merged = messages[0].union(*messages[1:]) if len(messages) > 1 else messages[0]
     clock = clocks[0].union(*clocks[1:]) if len(clocks) > 1 else clocks[0]
-    return (keyed(merged).connect(clock.broadcast(CLOCK_STATE))
-            .process(LiveTickFunction(settings), output_type=OUTPUT_ROW_TYPE)
+    return (keyed_input(merged, settings, raw=False).connect(clock.broadcast(CLOCK_STATE))
+            .process(entry(LiveTickFunction(settings), settings), output_type=OUTPUT_ROW_TYPE)
             .name("live ticks"))

@@ -19,14 +19,11 @@ source factory and returns the one stream of output rows; the caller attaches th
 
 from __future__ import annotations
 
-from pyflink.common import Types
-from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
-from pyflink.datastream.functions import KeyedCoProcessFunction
-from pyflink.java_gateway import get_gateway
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
+from jobs.batches import batched, entry, keyed_input, stream_type
 from jobs.sources import SourceFactory, key_time_class
 from udfs.flink_agent_state import AgentStateFunction
-from udfs.flink_batches import BatchedKeyedCoProcess, BatchedKeyedProcess
 from udfs.flink_contact_state import ContactStateFunction
 from udfs.flink_ingest import RejectFunction
 from udfs.flink_outputs import (
@@ -43,23 +40,6 @@ from udfs.flink_reports import ReportWindowsFunction
 from udfs.records import STREAM_AGENT_EVENTS, STREAM_CONTACT_EVENTS, STREAM_CTRS
 from udfs.settings import Settings
 
-PICKLED = Types.PICKLED_BYTE_ARRAY()
-#: Source records in batches of one key group (``--input-batch``, ``udfs.flink_batches``):
-#: Row(representative key, (key, raw, key, raw, ...))
-BATCH_VALUE_TYPE = Types.BASIC_ARRAY(Types.STRING())
-BATCH_TYPE = Types.ROW([Types.STRING(), BATCH_VALUE_TYPE])
-#: longest wait of a record in a batch (batches also go out before every watermark and barrier)
-BATCH_FLUSH_MS = 100
-
-
-def keyed(rows: DataStream, value_type=PICKLED) -> KeyedStream:
-    """Key a stream of ``Row(key, value)`` by field 0 in Java: what PyFlink's ``key_by`` does
-    after its Python ``AddKey`` step, which computes the key and re-pickles every record."""
-    gateway = get_gateway()
-    j_keyed = rows._j_data_stream.keyBy(gateway.jvm.KeyByKeySelector(),
-                                        Types.ROW([Types.STRING()]).get_java_type_info())
-    return KeyedStream(j_keyed, value_type, rows)
-
 
 def split_readable(timed: DataStream) -> tuple[DataStream, DataStream]:
     """(``Row(key, raw)`` of the records the source read, raw strings of those it could not)."""
@@ -68,42 +48,6 @@ def split_readable(timed: DataStream) -> tuple[DataStream, DataStream]:
     readable = DataStream(j_routed)
     unreadable = DataStream(j_routed.getSideOutput(key_time_class("").unreadableTag()))
     return readable, unreadable
-
-
-def batched(readable: DataStream, settings: Settings) -> DataStream:
-    """``Row(key, raw)`` records in batches of one key group (``--input-batch``), or as they are
-    when batching is off."""
-    if not settings.input_batch:
-        return readable
-    batcher = key_group_batcher(settings.input_batch, BATCH_FLUSH_MS)
-    return DataStream(readable._j_data_stream.transform(
-        "batches", BATCH_TYPE.get_java_type_info(), batcher))
-
-
-def key_group_batcher(max_batch: int, flush_ms: int):
-    return getattr(get_gateway().jvm.io.connectmetrics.flink, "KeyGroupBatches$Batcher")(
-        max_batch, flush_ms)
-
-
-def keyed_input(stream: DataStream, settings: Settings) -> KeyedStream:
-    """A stream of ``batched`` keyed for its operator (the keyed function gets a batch, or one
-    raw record)."""
-    return keyed(stream, BATCH_VALUE_TYPE if settings.input_batch else Types.STRING())
-
-
-def input_type(settings: Settings):
-    """The type of ``batched``'s stream (for an absent feed's empty stream)."""
-    return BATCH_TYPE if settings.input_batch else KEYED_RAW_TYPE
-
-
-def entry(fn, settings: Settings, first: bool = True, second: bool = False):
-    """``fn`` as it takes batches on its inputs fed by ``batched`` (``first`` / ``second``: which
-    inputs of a two-input function), or ``fn`` itself when batching is off."""
-    if not settings.input_batch:
-        return fn
-    if isinstance(fn, KeyedCoProcessFunction):
-        return BatchedKeyedCoProcess(fn, first, second)
-    return BatchedKeyedProcess(fn)
 
 
 def raw_inputs(source: SourceFactory, settings: Settings, names: tuple[str, ...],
@@ -136,37 +80,41 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
     ce, ct, ae = streams[STREAM_CONTACT_EVENTS], streams[STREAM_CTRS], streams[STREAM_AGENT_EVENTS]
     contacts = agent_puts = agents = queue_rows = None
     if ce is not None or ct is not None:
-        ce = ce if ce is not None else _empty(env, input_type(settings))
-        ct = ct if ct is not None else _empty(env, input_type(settings))
+        ce = ce if ce is not None else _empty(env, stream_type(settings))
+        ct = ct if ct is not None else _empty(env, stream_type(settings))
         contacts = (keyed_input(ce, settings).connect(keyed_input(ct, settings))
-                    .process(entry(ContactStateFunction(settings), settings, True, True),
+                    .process(entry(ContactStateFunction(settings), settings),
                              output_type=KEYED_TYPE)
                     .name("contact state"))
         outputs.append(contacts.get_side_output(OUTPUT_TAG))
-        agent_puts = contacts.get_side_output(AGENT_PUT_TAG)
+        agent_puts = batched(contacts.get_side_output(AGENT_PUT_TAG), settings, raw=False)
     if ae is not None or agent_puts is not None:
-        ae = ae if ae is not None else _empty(env, input_type(settings))
-        agent_puts = agent_puts if agent_puts is not None else _empty(env, KEYED_TYPE)
-        agents = (keyed_input(ae, settings).connect(keyed(agent_puts))
-                  .process(entry(AgentStateFunction(settings), settings, True, False),
+        ae = ae if ae is not None else _empty(env, stream_type(settings))
+        if agent_puts is None:
+            agent_puts = _empty(env, stream_type(settings, raw=False))
+        agents = (keyed_input(ae, settings).connect(keyed_input(agent_puts, settings, raw=False))
+                  .process(entry(AgentStateFunction(settings), settings),
                            output_type=OUTPUT_ROW_TYPE)
                   .name("agent state"))
         outputs.append(agents)
         outputs.append(agents.get_side_output(OUTPUT_TAG))
     if contacts is not None:
-        queue_puts = contacts
+        queue_puts = batched(contacts, settings, raw=False)
         if agents is not None:  # contacts_missed: the agents' MISSED/REJECTED, keyed by queue
-            queue_puts = contacts.union(agents.get_side_output(MISSED_PUT_TAG))
-        queue_rows = (keyed(queue_puts)
-                      .process(QueueWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
+            queue_puts = queue_puts.union(
+                batched(agents.get_side_output(MISSED_PUT_TAG), settings, raw=False))
+        queue_rows = (keyed_input(queue_puts, settings, raw=False)
+                      .process(entry(QueueWindowsFunction(settings), settings),
+                               output_type=OUTPUT_ROW_TYPE)
                       .name("queue windows"))
         outputs.append(queue_rows)
     if settings.report_windows:  # report intervals: rollups of the primary windows
-        primaries = [op.get_side_output(REPORT_TAG) for op in (queue_rows, agents)
-                     if op is not None]
+        primaries = [batched(op.get_side_output(REPORT_TAG), settings, raw=False)
+                     for op in (queue_rows, agents) if op is not None]
         first, rest = primaries[0], primaries[1:]
-        outputs.append(keyed(first.union(*rest) if rest else first)
-                       .process(ReportWindowsFunction(settings), output_type=OUTPUT_ROW_TYPE)
+        outputs.append(keyed_input(first.union(*rest) if rest else first, settings, raw=False)
+                       .process(entry(ReportWindowsFunction(settings), settings),
+                                output_type=OUTPUT_ROW_TYPE)
                        .name("report windows"))
     first, rest = outputs[0], outputs[1:]
     return first.union(*rest) if rest else first

@@ -1,4 +1,5 @@
-"""Source records in key-group batches (``--input-batch``, ``udfs.flink_batches``): the outputs
+"""Records in key-group batches (``--input-batch``, ``udfs.flink_batches``), from the sources and
+between the Python operators: the outputs
 are exactly those of one record per crossing.
 
 A batch carries records of one key group, keyed by a representative string of that group
@@ -26,7 +27,11 @@ from tests.reliability import (
     assert_equals_reference,
     simulate_hour,
 )
-from udfs.flink_batches import BatchedKeyedCoProcess, BatchedKeyedProcess
+from udfs.flink_batches import (
+    BatchedKeyedBroadcastProcess,
+    BatchedKeyedCoProcess,
+    BatchedKeyedProcess,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -38,9 +43,9 @@ class FakeKeys:
         self.current = []
 
     def records(self, batch):
-        for i in range(0, len(batch), 2):
-            self.current.append(batch[i])
-            yield batch[i + 1]
+        for key, value in zip(*batch):
+            self.current.append(key)
+            yield value
 
 
 class Echo:
@@ -69,7 +74,7 @@ def test_each_record_of_a_batch_is_handled_under_its_own_key() -> None:
     keys = FakeKeys()
     fn = BatchedKeyedProcess(Echo(keys))
     fn.keys = keys
-    assert list(fn.process_element(("c1", "r1", "c2", "r2"), None)) == [
+    assert list(fn.process_element((("c1", "c2"), ("r1", "r2")), None)) == [
         ("one", "r1", "c1"), ("one", "r2", "c2")]
     assert list(fn.on_timer(5, None)) == [("timer", 5, None)]
 
@@ -78,11 +83,33 @@ def test_only_the_batched_input_of_a_two_input_function_is_unpacked() -> None:
     keys = FakeKeys()
     fn = BatchedKeyedCoProcess(Echo(keys), first=True, second=False)
     fn.keys = keys
-    assert list(fn.process_element1(("a1", "x", "a2", "y"), None)) == [
+    assert list(fn.process_element1((("a1", "a2"), ("x", "y")), None)) == [
         (1, "x", "a1"), (1, "y", "a2")]
     put = ("not", "a", "batch")  # a record from another Python operator, keyed by Flink
     assert list(fn.process_element2(put, None)) == [(2, put, "a2")]
     assert keys.current == ["a1", "a2"]
+
+
+class Quiet:
+    """A function that returns None when it emits nothing (as ``LiveTickFunction`` does)."""
+
+    def __init__(self) -> None:
+        self.seen = []
+
+    def process_element(self, value, ctx):
+        self.seen.append(value)
+
+    def process_broadcast_element(self, value, ctx):
+        self.seen.append(("clock", value))
+
+
+def test_a_function_that_returns_none_and_the_broadcast_input() -> None:
+    keys, inner = FakeKeys(), Quiet()
+    fn = BatchedKeyedBroadcastProcess(inner)
+    fn.keys = keys
+    assert list(fn.process_element((("q1", "q2"), ("m1", "m2")), None)) == []
+    assert list(fn.process_broadcast_element(42, None)) == []
+    assert inner.seen == ["m1", "m2", ("clock", 42)] and keys.current == ["q1", "q2"]
 
 
 def comparable(records: list[dict]) -> Counter:

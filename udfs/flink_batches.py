@@ -1,8 +1,9 @@
-"""Source records in batches of one key group: one crossing into Python per batch.
+"""Records in batches of one key group: one crossing into a keyed Python operator per batch.
 
-The Java ``KeyGroupBatches.Batcher`` (our jar) sends ``Row(representative, (key, raw, key,
-raw, ...))``, keyed by a string of the records' own key group, so a batch reaches the subtask
-that owns all its keys, before the watermark that follows its records. These wrappers make each
+The Java ``KeyGroupBatches.Batcher`` (our jar) sends ``Row(representative, Row(keys, values))``
+(values: raw input strings from a source, or the records another operator sent, unpickled),
+keyed by a string of the records' own key group, so a batch reaches the subtask that owns all
+its keys, before the watermark that follows its records. These wrappers make each
 record's key the current key of the operator's keyed state backend before they hand the record
 to the wrapped function: its state, timers and ``get_current_key`` are per key exactly as
 without batches, and the wrapped function does not change. Thread mode only (process mode has
@@ -12,6 +13,7 @@ no backend to switch; ``jobs.config`` turns batching off there).
 from __future__ import annotations
 
 from pyflink.datastream.functions import (
+    KeyedBroadcastProcessFunction,
     KeyedCoProcessFunction,
     KeyedProcessFunction,
     RuntimeContext,
@@ -45,21 +47,26 @@ class KeySwitch:
         return j
 
     def records(self, batch):
-        """The raw records of ``batch`` (``key, raw, key, raw, ...``), each with its key current
-        while the caller handles it."""
+        """The values of ``batch`` (``Row(keys, values)``), each with its key current while the
+        caller handles it."""
         set_key, java_key = self._backend.setCurrentKey, self._java_key
-        for i in range(0, len(batch), 2):
-            set_key(java_key(batch[i]))
-            yield batch[i + 1]
+        for key, value in zip(batch[0], batch[1]):
+            set_key(java_key(key))
+            yield value
 
 
 def _each(keys: KeySwitch, batched: bool, process, value, ctx):
-    """``process`` over the records of ``value``: a batch, or one record."""
+    """``process`` over the records of ``value``: a batch, or one record (a function may return
+    None instead of a generator when it emits nothing)."""
     if not batched:
-        yield from process(value, ctx)
+        out = process(value, ctx)
+        if out is not None:
+            yield from out
         return
-    for raw in keys.records(value):
-        yield from process(raw, ctx)
+    for record in keys.records(value):
+        out = process(record, ctx)
+        if out is not None:
+            yield from out
 
 
 class BatchedKeyedProcess(KeyedProcessFunction):
@@ -80,6 +87,32 @@ class BatchedKeyedProcess(KeyedProcessFunction):
         yield from _each(self.keys, True, self.inner.process_element, value, ctx)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        yield from self.inner.on_timer(timestamp, ctx)
+
+
+class BatchedKeyedBroadcastProcess(KeyedBroadcastProcessFunction):
+    """A ``KeyedBroadcastProcessFunction`` whose keyed input comes in batches."""
+
+    def __init__(self, inner: KeyedBroadcastProcessFunction):
+        self.inner = inner
+        self.keys = None
+
+    def open(self, runtime_context: RuntimeContext):
+        self.inner.open(runtime_context)
+        self.keys = KeySwitch(runtime_context)
+
+    def close(self):
+        self.inner.close()
+
+    def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
+        yield from _each(self.keys, True, self.inner.process_element, value, ctx)
+
+    def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
+        result = self.inner.process_broadcast_element(value, ctx)
+        if result is not None:
+            yield from result
+
+    def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
         yield from self.inner.on_timer(timestamp, ctx)
 
 

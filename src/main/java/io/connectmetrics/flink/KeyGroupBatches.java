@@ -5,9 +5,6 @@ import java.util.HashMap;
 import java.util.Map;
 
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
-import org.apache.flink.api.common.typeinfo.BasicArrayTypeInfo;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -20,22 +17,19 @@ import org.apache.flink.types.Row;
  *
  * <p>Why: in PyFlink's thread mode every record that enters a Python operator pays for the
  * crossing (GIL hand-overs, conversions, a Java exception at the generator's end). A batch
- * crosses once. The {@link Batcher} groups {@code Row(key, raw)} by the key group of
- * {@code key} and emits {@code Row(representative, [key0, raw0, key1, raw1, ...])}, where the
- * representative is a string of that same key group: keyed by it, the batch reaches the subtask
- * that owns every key in it, and the Python operator makes each record's key ({@link #key}) the
- * current key of its keyed state backend before it handles the record, so state and timers stay
- * per key, exactly as without batches ({@code udfs/flink_batches.py}).
+ * crosses once. The {@link Batcher} groups {@code Row(key, value)} by the key group of
+ * {@code key} and emits {@code Row(representative, Row([key0, key1, ...], [value0, ...]))}, where
+ * the representative is a string of that same key group: keyed by it, the batch reaches the
+ * subtask that owns every key in it, and the Python operator makes each record's key
+ * ({@link #key}) the current key of its keyed state backend before it handles the record, so
+ * state and timers stay per key, exactly as without batches ({@code udfs/flink_batches.py}). The
+ * values are the raw input strings from a source, or pickled records from another operator.
  *
  * <p>Order and event time: a batch is emitted before the watermark that follows its records
  * (and before each checkpoint barrier, at the end of input, and after {@code flushMs} of
  * processing time), so no record is handled after a watermark it preceded.
  */
 public final class KeyGroupBatches {
-
-    /** {@code Row(representative key, [key, raw, key, raw, ...])}. */
-    public static final TypeInformation<Row> TYPE =
-            Types.ROW(Types.STRING, BasicArrayTypeInfo.STRING_ARRAY_TYPE_INFO);
 
     private KeyGroupBatches() {}
 
@@ -72,19 +66,24 @@ public final class KeyGroupBatches {
 
         private final int maxBatch;
         private final long flushMs;
+        private final boolean strings;
         private transient int maxParallelism;
         private transient String[] representatives;
-        private transient Map<Integer, ArrayList<String>> groups;
+        private transient Map<Integer, ArrayList<Object>> groups;
         private transient Map<Integer, Long> latest;
         private transient boolean timerSet;
 
-        /** {@code maxBatch}: records per batch at most; {@code flushMs}: longest wait. */
-        public Batcher(int maxBatch, long flushMs) {
+        /**
+         * {@code maxBatch}: records per batch at most; {@code flushMs}: longest wait;
+         * {@code strings}: the values are strings (raw input), else byte arrays (pickled).
+         */
+        public Batcher(int maxBatch, long flushMs, boolean strings) {
             if (maxBatch < 1 || flushMs < 1) {
                 throw new IllegalArgumentException("maxBatch and flushMs must be >= 1");
             }
             this.maxBatch = maxBatch;
             this.flushMs = flushMs;
+            this.strings = strings;
         }
 
         @Override
@@ -101,9 +100,9 @@ public final class KeyGroupBatches {
             Row value = element.getValue();
             String key = (String) value.getField(0);
             int group = keyGroup(key, maxParallelism);
-            ArrayList<String> batch = groups.computeIfAbsent(group, g -> new ArrayList<>());
+            ArrayList<Object> batch = groups.computeIfAbsent(group, g -> new ArrayList<>());
             batch.add(key);
-            batch.add((String) value.getField(1));
+            batch.add(value.getField(1));
             if (element.hasTimestamp()) {
                 latest.merge(group, element.getTimestamp(), Math::max);
             }
@@ -116,10 +115,17 @@ public final class KeyGroupBatches {
             }
         }
 
-        private void emit(int group, ArrayList<String> batch) {
+        private void emit(int group, ArrayList<Object> batch) {
+            int n = batch.size() / 2;
+            String[] keys = new String[n];
+            Object[] values = strings ? new String[n] : new byte[n][];
+            for (int i = 0; i < n; i++) {
+                keys[i] = (String) batch.get(2 * i);
+                values[i] = batch.get(2 * i + 1);
+            }
             Row row = new Row(2);
             row.setField(0, representatives[group]);
-            row.setField(1, batch.toArray(new String[0]));
+            row.setField(1, Row.of(keys, values));
             Long ts = latest.remove(group);
             output.collect(ts == null ? new StreamRecord<>(row) : new StreamRecord<>(row, ts));
         }
@@ -128,7 +134,7 @@ public final class KeyGroupBatches {
             if (groups.isEmpty()) {
                 return;
             }
-            for (Map.Entry<Integer, ArrayList<String>> e : groups.entrySet()) {
+            for (Map.Entry<Integer, ArrayList<Object>> e : groups.entrySet()) {
                 emit(e.getKey(), e.getValue());
             }
             groups.clear();

@@ -1,0 +1,81 @@
+"""Wiring of key-group batches (``--input-batch``, thread mode): every keyed Python operator
+takes its records in batches of one key group, from the sources and from other operators.
+
+``batched`` puts the Java ``KeyGroupBatches.Batcher`` (our jar) behind a stream of
+``Row(key, value)`` (chained to the operator that produces it), ``keyed_input`` keys the
+batches for their operator and ``entry`` wraps the operator's function so that it sees one
+record at a time under its own key (``udfs.flink_batches``). With batching off (0, or process
+mode) the three leave the stream, the key type and the function as they are.
+"""
+
+from __future__ import annotations
+
+from pyflink.common import Types
+from pyflink.datastream import DataStream, KeyedStream
+from pyflink.datastream.functions import KeyedBroadcastProcessFunction, KeyedCoProcessFunction
+from pyflink.java_gateway import get_gateway
+
+from udfs.flink_batches import (
+    BatchedKeyedBroadcastProcess,
+    BatchedKeyedCoProcess,
+    BatchedKeyedProcess,
+)
+from udfs.flink_outputs import KEYED_RAW_TYPE, KEYED_TYPE
+from udfs.settings import Settings
+
+PICKLED = Types.PICKLED_BYTE_ARRAY()
+#: Row(keys, values) of one batch: raw input strings, or records pickled by an operator
+RAW_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.BASIC_ARRAY(Types.STRING())])
+PICKLED_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.OBJECT_ARRAY(PICKLED)])
+#: longest wait of a record in a batch (batches also go out before every watermark and barrier)
+FLUSH_MS = 100
+
+
+def keyed(rows: DataStream, value_type=PICKLED) -> KeyedStream:
+    """Key a stream of ``Row(key, value)`` by field 0 in Java: what PyFlink's ``key_by`` does
+    after its Python ``AddKey`` step, which computes the key and re-pickles every record."""
+    gateway = get_gateway()
+    j_keyed = rows._j_data_stream.keyBy(gateway.jvm.KeyByKeySelector(),
+                                        Types.ROW([Types.STRING()]).get_java_type_info())
+    return KeyedStream(j_keyed, value_type, rows)
+
+
+def _value_type(settings: Settings, raw: bool):
+    if settings.input_batch:
+        return RAW_BATCH if raw else PICKLED_BATCH
+    return Types.STRING() if raw else PICKLED
+
+
+def stream_type(settings: Settings, raw: bool = True):
+    """The type of ``batched``'s stream (e.g. for an absent input's empty stream)."""
+    if settings.input_batch:
+        return Types.ROW([Types.STRING(), _value_type(settings, raw)])
+    return KEYED_RAW_TYPE if raw else KEYED_TYPE
+
+
+def batched(rows: DataStream, settings: Settings, raw: bool = True) -> DataStream:
+    """``Row(key, value)`` rows (``raw``: the value is the raw input string, else a pickled
+    record) in batches of one key group, or as they are when batching is off."""
+    if not settings.input_batch:
+        return rows
+    batcher = getattr(get_gateway().jvm.io.connectmetrics.flink, "KeyGroupBatches$Batcher")(
+        settings.input_batch, FLUSH_MS, raw)
+    return DataStream(rows._j_data_stream.transform(
+        "batches", stream_type(settings, raw).get_java_type_info(), batcher))
+
+
+def keyed_input(stream: DataStream, settings: Settings, raw: bool = True) -> KeyedStream:
+    """A ``batched`` stream keyed for its operator (whose function gets a batch, or a record)."""
+    return keyed(stream, _value_type(settings, raw))
+
+
+def entry(fn, settings: Settings):
+    """``fn`` as it takes batches on every keyed input (``keyed_input``), or ``fn`` itself when
+    batching is off."""
+    if not settings.input_batch:
+        return fn
+    if isinstance(fn, KeyedCoProcessFunction):
+        return BatchedKeyedCoProcess(fn, True, True)
+    if isinstance(fn, KeyedBroadcastProcessFunction):
+        return BatchedKeyedBroadcastProcess(fn)
+    return BatchedKeyedProcess(fn)
