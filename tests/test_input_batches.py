@@ -1,6 +1,5 @@
 """Records in key-group batches (``--input-batch``, ``udfs.flink_batches``), from the sources and
-between the Python operators: the outputs
-are exactly those of one record per crossing.
+between the Python operators: the outputs are exactly those of one record per crossing.
 
 A batch carries records of one key group, keyed by a representative string of that group
 (``KeyGroupBatches`` in Java), and the Python operator makes each record's key current before
