@@ -319,10 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--execution-mode", choices=("thread", "process"), default="thread",
                    help="PyFlink Python execution mode (thread is ~10x faster here)")
     r.add_argument("--input-batch", type=int, default=DEFAULT_INPUT_BATCH, metavar="N",
-                   help="thread mode: source records enter the Python operators in batches of "
-                        "up to N records of one key group (one crossing into Python per batch; "
-                        "state and timers stay per key); 0 = one record per crossing. Process "
-                        f"mode always uses 0 (default: {DEFAULT_INPUT_BATCH})")
+                   help="thread mode: records enter each keyed Python operator (from the "
+                        "sources and from other operators) in batches of up to N records of one "
+                        "key group, one crossing into Python per batch; state and timers stay "
+                        "per key. 0 = one record per crossing. Process mode always uses 0 "
+                        f"(default: {DEFAULT_INPUT_BATCH})")
     r.add_argument("--checkpoint-interval", default="10s",
                    help="checkpoint interval (the Kafka sink commits on checkpoints)")
     r.add_argument("--checkpoint-timeout", default="2m", help="checkpoint timeout")
