@@ -130,11 +130,13 @@ class RestPoller:
         s = self.samples
         vid = vertex["id"]
         path = f"/jobs/{s.job_id}/vertices/{vid}/subtasks/metrics"
-        if vid not in self._source_metric:
+        metric = self._source_metric.get(vid)
+        if metric is None:  # listed once the task has reported its metrics
             ids = [m.get("id", "") for m in get(s.port, path) or []]
-            self._source_metric[vid] = next(
-                (i for i in ids if i.startswith("Source__") and i.endswith(".numRecordsOut")), None)
-        metric = self._source_metric[vid]
+            metric = next((i for i in ids if i.startswith("Source__")
+                           and i.endswith(".numRecordsOut")), None)
+            if metric is not None:
+                self._source_metric[vid] = metric
         if metric is not None:
             for m in get(s.port, f"{path}?get={metric}&agg=sum") or []:
                 if m.get("id") == metric and m.get("sum") is not None:
