@@ -19,6 +19,8 @@ from pyflink.datastream.functions import (
     RuntimeContext,
 )
 
+from udfs.memo import Memo
+
 #: Java keys kept per operator instance (emptied when full)
 KEY_CACHE = 16_384
 
@@ -33,17 +35,14 @@ class KeySwitch:
 
         self._row = findClass("org.apache.flink.types.Row")
         self._backend = runtime_context.get_keyed_state_backend()._keyed_state_backend
-        self._keys: dict = {}
+        self._keys = Memo(KEY_CACHE)
 
     def _java_key(self, key: str):
         """A Java ``Row(key)`` per key, made once (never changed: the state maps keep it)."""
         j = self._keys.get(key)
         if j is None:
-            if len(self._keys) >= KEY_CACHE:
-                self._keys.clear()
-            j = self._row(1)
+            j = self._keys.keep(key, self._row(1))
             j.setField(0, key)
-            self._keys[key] = j
         return j
 
     def records(self, batch):
@@ -69,10 +68,10 @@ def _each(keys: KeySwitch, batched: bool, process, value, ctx):
             yield from out
 
 
-class BatchedKeyedProcess(KeyedProcessFunction):
-    """A ``KeyedProcessFunction`` whose input comes in batches."""
+class _Batched:
+    """What the wrappers share: the wrapped function's life cycle and timers, and the switch."""
 
-    def __init__(self, inner: KeyedProcessFunction):
+    def __init__(self, inner):
         self.inner = inner
         self.keys = None
 
@@ -82,27 +81,20 @@ class BatchedKeyedProcess(KeyedProcessFunction):
 
     def close(self):
         self.inner.close()
+
+    def on_timer(self, timestamp: int, ctx):
+        yield from self.inner.on_timer(timestamp, ctx)  # Flink made the timer's key current
+
+
+class BatchedKeyedProcess(_Batched, KeyedProcessFunction):
+    """A ``KeyedProcessFunction`` whose input comes in batches."""
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         yield from _each(self.keys, True, self.inner.process_element, value, ctx)
 
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        yield from self.inner.on_timer(timestamp, ctx)
 
-
-class BatchedKeyedBroadcastProcess(KeyedBroadcastProcessFunction):
+class BatchedKeyedBroadcastProcess(_Batched, KeyedBroadcastProcessFunction):
     """A ``KeyedBroadcastProcessFunction`` whose keyed input comes in batches."""
-
-    def __init__(self, inner: KeyedBroadcastProcessFunction):
-        self.inner = inner
-        self.keys = None
-
-    def open(self, runtime_context: RuntimeContext):
-        self.inner.open(runtime_context)
-        self.keys = KeySwitch(runtime_context)
-
-    def close(self):
-        self.inner.close()
 
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
         yield from _each(self.keys, True, self.inner.process_element, value, ctx)
@@ -112,30 +104,16 @@ class BatchedKeyedBroadcastProcess(KeyedBroadcastProcessFunction):
         if result is not None:
             yield from result
 
-    def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
-        yield from self.inner.on_timer(timestamp, ctx)
 
-
-class BatchedKeyedCoProcess(KeyedCoProcessFunction):
+class BatchedKeyedCoProcess(_Batched, KeyedCoProcessFunction):
     """A ``KeyedCoProcessFunction`` whose inputs 1 and/or 2 come in batches."""
 
     def __init__(self, inner: KeyedCoProcessFunction, first: bool = True, second: bool = False):
-        self.inner = inner
+        super().__init__(inner)
         self.first, self.second = first, second
-        self.keys = None
-
-    def open(self, runtime_context: RuntimeContext):
-        self.inner.open(runtime_context)
-        self.keys = KeySwitch(runtime_context)
-
-    def close(self):
-        self.inner.close()
 
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
         yield from _each(self.keys, self.first, self.inner.process_element1, value, ctx)
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
         yield from _each(self.keys, self.second, self.inner.process_element2, value, ctx)
-
-    def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
-        yield from self.inner.on_timer(timestamp, ctx)

@@ -28,6 +28,7 @@ from udfs.json_fields import (
     req_timestamp,
     run_normalizer,
 )
+from udfs.memo import Memo
 from udfs.records import (
     AVAILABLE,
     CUSTOM,
@@ -233,8 +234,8 @@ def _config(config: Obj, profile: Optional[Obj]) -> AgentConfig:
 # equal keys mean equal objects, hence equal outputs; only successful builds are kept. Bounded:
 # cleared when full, and a Configuration over _CONFIG_KEY_MAX bytes (real ones are 1-4 KB; a
 # crafted one may be near the 1 MiB input limit) is built every time, not kept.
-_CONFIG_CACHE: dict[bytes, tuple[AgentConfig, tuple[tuple[str, int], ...]]] = {}
 _CONFIG_CACHE_MAX = 2048
+_CONFIG_CACHE: Memo = Memo(_CONFIG_CACHE_MAX)  # key -> (AgentConfig, available slots)
 _CONFIG_KEY_MAX = 16_384
 
 
@@ -256,10 +257,7 @@ def cached_configuration(
         return _configuration(configuration)
     cached = _CONFIG_CACHE.get(cache_key)
     if cached is None:
-        cached = _configuration(configuration)
-        if len(_CONFIG_CACHE) >= _CONFIG_CACHE_MAX:
-            _CONFIG_CACHE.clear()
-        _CONFIG_CACHE[cache_key] = cached
+        cached = _CONFIG_CACHE.keep(cache_key, _configuration(configuration))
     return cached
 
 

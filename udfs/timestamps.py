@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from udfs.memo import Memo
+
 _MS_PER_MINUTE = 60_000
 _MS_PER_DAY = 86_400_000
 _MIN_MS = -719_162 * _MS_PER_DAY  # 0001-01-01T00:00:00Z (proleptic Gregorian)
@@ -39,12 +41,12 @@ _ISO_RE = re.compile(
 _ISO_NO_ZONE_RE = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?", re.ASCII)
 
 # Timestamp string (valid) -> its epoch ms. Bounded: cleared when full.
-_VALUE_CACHE: dict[str, int] = {}
 _VALUE_CACHE_MAX = 8192
+_VALUE_CACHE: Memo = Memo(_VALUE_CACHE_MAX)
 
 # "YYYY-MM-DDTHH:MM" (validated) -> epoch ms of that UTC minute. Bounded: cleared when full.
-_MINUTE_CACHE: dict[str, int] = {}
 _MINUTE_CACHE_MAX = 8192
+_MINUTE_CACHE: Memo = Memo(_MINUTE_CACHE_MAX)
 
 
 def _type_name(value: object) -> str:
@@ -115,9 +117,7 @@ def _parse_general(value: str) -> int:
         offset = (oh * 60 + om) * _MS_PER_MINUTE
         ms = ms - offset if sign == "+" else ms + offset
     elif len(value) in (20, 24) and value[10] == "T" and value[19] in ".Z":
-        if len(_MINUTE_CACHE) >= _MINUTE_CACHE_MAX:
-            _MINUTE_CACHE.clear()
-        _MINUTE_CACHE[value[:16]] = base
+        _MINUTE_CACHE.keep(value[:16], base)
     if not _MIN_MS <= ms <= _MAX_MS:
         raise ValueError(f"timestamp out of range 0001..9999: {value[:40]!r}")
     return ms
@@ -132,10 +132,7 @@ def parse_iso_ms(value: object) -> int:
         raise ValueError(f"expected ISO-8601 string, got {_type_name(value)}")
     ms = _VALUE_CACHE.get(value)
     if ms is None:
-        ms = _parse_str(value)
-        if len(_VALUE_CACHE) >= _VALUE_CACHE_MAX:
-            _VALUE_CACHE.clear()
-        _VALUE_CACHE[value] = ms
+        ms = _VALUE_CACHE.keep(value, _parse_str(value))
     return ms
 
 
@@ -180,16 +177,13 @@ def format_iso_ms(ms: int) -> str:
 
 
 # Epoch minute -> "YYYY-MM-DDTHH:MM:" of that minute. Bounded: cleared when full.
-_PREFIX_CACHE: dict[int, str] = {}
 _PREFIX_CACHE_MAX = 8192
+_PREFIX_CACHE: Memo = Memo(_PREFIX_CACHE_MAX)
 
 
 def _minute_prefix(minute: int) -> str:
     days, minute_of_day = divmod(minute, 1440)
     year, month, day = _civil_from_days(days)
     hour, minute_of_hour = divmod(minute_of_day, 60)
-    prefix = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute_of_hour:02d}:"
-    if len(_PREFIX_CACHE) >= _PREFIX_CACHE_MAX:
-        _PREFIX_CACHE.clear()
-    _PREFIX_CACHE[minute] = prefix
-    return prefix
+    return _PREFIX_CACHE.keep(
+        minute, f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute_of_hour:02d}:")
