@@ -91,7 +91,10 @@ def checkpoint_sizes(points: list[tuple[int, int, int]]) -> dict:
     usable = [(c, b) for _, c, b in points if c > 0 and b > 0]
     if not usable:
         return {}
-    largest = max(usable)
+    # the checkpoint where the operator held the most state: in a long run also the one with
+    # the most contacts; in the smoke run (8,886 records, read in a few seconds) the one with the
+    # most contacts once noted 220 contacts against 4 KB of state (19 B each, cause not found)
+    largest = max(usable, key=lambda p: (p[1], p[0]))
     slope = _fit(usable)
     return {
         "checkpoints": len(usable),
