@@ -63,6 +63,9 @@ def test_first_tick_never_revises_an_emitted_tick():
     assert first_tick(12_000, -(1 << 63), TICK) == 20_000
     assert first_tick(20_000, 0, TICK) == 20_000  # a tick shows events at its own instant
     assert first_tick(12_000, 35_000, TICK) == 40_000  # late: from the next tick on
+    # at the end of time no tick can show it (a Flink timer is a long)
+    assert first_tick(12_000, MAX_WATERMARK, TICK) is None
+    assert first_tick(12_000, MAX_WATERMARK - 3, TICK) is None
 
 
 def test_ticks_stop_at_the_last_event_time_read_at_end_of_input():

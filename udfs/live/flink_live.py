@@ -190,6 +190,8 @@ class _Pending:
     def add(self, ctx, effective_ms: int, msg) -> None:
         timers = ctx.timer_service()
         tick = first_tick(effective_ms, timers.current_watermark(), self.interval)
+        if tick is None:  # after the final watermark: no tick can show it
+            return
         self.slots[tick_slot(tick, self.interval)].add((tick, msg))
         self.wake(ctx, ctx.get_current_key(), tick)
 

@@ -7,6 +7,8 @@ tick was emitted shows from the next tick on.
 
 from __future__ import annotations
 
+from typing import Optional
+
 #: Flink's final watermark (end of a bounded input).
 MAX_WATERMARK = (1 << 63) - 1
 
@@ -19,11 +21,13 @@ def tick_at_or_before(ms: int, interval: int) -> int:
     return ms - ms % interval
 
 
-def first_tick(effect_ms: int, watermark: int, interval: int) -> int:
+def first_tick(effect_ms: int, watermark: int, interval: int) -> Optional[int]:
     """The first tick that shows a change effective at ``effect_ms``: the tick at or after it,
-    but never one the watermark has already passed (emitted ticks are never revised)."""
-    return max(tick_at_or_after(effect_ms, interval),
+    but never one the watermark has already passed (emitted ticks are never revised); None
+    when there is none (the watermark is at the end of time: Flink timers are longs)."""
+    tick = max(tick_at_or_after(effect_ms, interval),
                tick_at_or_before(watermark, interval) + interval)
+    return tick if tick <= MAX_WATERMARK else None
 
 
 def is_end_of_input(watermark: int) -> bool:

@@ -10,6 +10,7 @@ import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 import org.apache.flink.types.Row;
 
 /**
@@ -25,9 +26,10 @@ import org.apache.flink.types.Row;
  * state and timers stay per key, exactly as without batches ({@code udfs/flink_batches.py}). The
  * values are the raw input strings from a source, or pickled records from another operator.
  *
- * <p>Order and event time: a batch is emitted before the watermark that follows its records
- * (and before each checkpoint barrier, at the end of input, and after {@code flushMs} of
- * processing time), so no record is handled after a watermark it preceded.
+ * <p>Order and event time: a batch is emitted before the watermark or watermark status (idle,
+ * active) that follows its records, before each checkpoint barrier, at the end of input, and
+ * after {@code flushMs} of processing time, so no record is handled after a watermark it
+ * preceded.
  */
 public final class KeyGroupBatches {
 
@@ -144,6 +146,13 @@ public final class KeyGroupBatches {
         public void processWatermark(Watermark mark) throws Exception {
             flushAll();
             super.processWatermark(mark);
+        }
+
+        /** A stream going idle (or active again) keeps its records ahead of the change too. */
+        @Override
+        public void processWatermarkStatus(WatermarkStatus status) throws Exception {
+            flushAll();
+            super.processWatermarkStatus(status);
         }
 
         @Override
