@@ -75,7 +75,7 @@ def entry(fn, settings: Settings):
     if not settings.input_batch:
         return fn
     if isinstance(fn, KeyedCoProcessFunction):
-        return BatchedKeyedCoProcess(fn, True, True)
+        return BatchedKeyedCoProcess(fn)
     if isinstance(fn, KeyedBroadcastProcessFunction):
         return BatchedKeyedBroadcastProcess(fn)
     return BatchedKeyedProcess(fn)

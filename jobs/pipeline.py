@@ -13,8 +13,9 @@
 Event time and watermarks come from the sources (``jobs.sources``: per partition, in Java), one
 strategy per input stream, so neither a reader that owns several partitions nor one stream's read
 speed makes another's records late (SPEC §3). The keyed operators receive each record as the raw
-JSON the source read and parse it themselves (``udfs.flink_ingest``). ``build_pipeline`` takes a
-source factory and returns the one stream of output rows; the caller attaches the sink.
+JSON the source read and parse it themselves (``udfs.flink_ingest``); in thread mode every keyed
+input arrives in key-group batches (``jobs.batches``). ``build_pipeline`` takes a source factory
+and returns the one stream of output rows; the caller attaches the sink.
 """
 
 from __future__ import annotations

@@ -78,15 +78,14 @@ def test_each_record_of_a_batch_is_handled_under_its_own_key() -> None:
     assert list(fn.on_timer(5, None)) == [("timer", 5, None)]
 
 
-def test_only_the_batched_input_of_a_two_input_function_is_unpacked() -> None:
+def test_both_inputs_of_a_two_input_function_are_unpacked_under_their_keys() -> None:
     keys = FakeKeys()
-    fn = BatchedKeyedCoProcess(Echo(keys), first=True, second=False)
+    fn = BatchedKeyedCoProcess(Echo(keys))
     fn.keys = keys
     assert list(fn.process_element1((("a1", "a2"), ("x", "y")), None)) == [
         (1, "x", "a1"), (1, "y", "a2")]
-    put = ("not", "a", "batch")  # a record from another Python operator, keyed by Flink
-    assert list(fn.process_element2(put, None)) == [(2, put, "a2")]
-    assert keys.current == ["a1", "a2"]
+    assert list(fn.process_element2((("a3",), ("put",)), None)) == [(2, "put", "a3")]
+    assert keys.current == ["a1", "a2", "a3"]
 
 
 class Quiet:

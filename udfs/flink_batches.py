@@ -3,11 +3,11 @@
 The Java ``KeyGroupBatches.Batcher`` (our jar) sends ``Row(representative, Row(keys, values))``
 (values: raw input strings from a source, or the records another operator sent, unpickled),
 keyed by a string of the records' own key group, so a batch reaches the subtask that owns all
-its keys, before the watermark that follows its records. These wrappers make each
-record's key the current key of the operator's keyed state backend before they hand the record
-to the wrapped function: its state, timers and ``get_current_key`` are per key exactly as
-without batches, and the wrapped function does not change. Thread mode only (process mode has
-no backend to switch; ``jobs.config`` turns batching off there).
+its keys, before the watermark or watermark status that follows its records. These wrappers
+make each record's key the current key of the operator's keyed state backend before they hand
+the record to the wrapped function: its state, timers and ``get_current_key`` are per key
+exactly as without batches, and the wrapped function does not change. Thread mode only
+(process mode has no backend to switch; ``jobs.config`` turns batching off there).
 """
 
 from __future__ import annotations
@@ -54,15 +54,10 @@ class KeySwitch:
             yield value
 
 
-def _each(keys: KeySwitch, batched: bool, process, value, ctx):
-    """``process`` over the records of ``value``: a batch, or one record (a function may return
-    None instead of a generator when it emits nothing)."""
-    if not batched:
-        out = process(value, ctx)
-        if out is not None:
-            yield from out
-        return
-    for record in keys.records(value):
+def _each(keys: KeySwitch, process, batch, ctx):
+    """``process`` over the records of ``batch`` (a function may return None instead of a
+    generator when it emits nothing)."""
+    for record in keys.records(batch):
         out = process(record, ctx)
         if out is not None:
             yield from out
@@ -90,14 +85,14 @@ class BatchedKeyedProcess(_Batched, KeyedProcessFunction):
     """A ``KeyedProcessFunction`` whose input comes in batches."""
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
-        yield from _each(self.keys, True, self.inner.process_element, value, ctx)
+        yield from _each(self.keys, self.inner.process_element, value, ctx)
 
 
 class BatchedKeyedBroadcastProcess(_Batched, KeyedBroadcastProcessFunction):
     """A ``KeyedBroadcastProcessFunction`` whose keyed input comes in batches."""
 
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        yield from _each(self.keys, True, self.inner.process_element, value, ctx)
+        yield from _each(self.keys, self.inner.process_element, value, ctx)
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
         result = self.inner.process_broadcast_element(value, ctx)
@@ -106,14 +101,10 @@ class BatchedKeyedBroadcastProcess(_Batched, KeyedBroadcastProcessFunction):
 
 
 class BatchedKeyedCoProcess(_Batched, KeyedCoProcessFunction):
-    """A ``KeyedCoProcessFunction`` whose inputs 1 and/or 2 come in batches."""
-
-    def __init__(self, inner: KeyedCoProcessFunction, first: bool = True, second: bool = False):
-        super().__init__(inner)
-        self.first, self.second = first, second
+    """A ``KeyedCoProcessFunction`` whose two inputs come in batches."""
 
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from _each(self.keys, self.first, self.inner.process_element1, value, ctx)
+        yield from _each(self.keys, self.inner.process_element1, value, ctx)
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from _each(self.keys, self.second, self.inner.process_element2, value, ctx)
+        yield from _each(self.keys, self.inner.process_element2, value, ctx)

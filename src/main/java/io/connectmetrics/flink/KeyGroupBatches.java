@@ -61,7 +61,7 @@ public final class KeyGroupBatches {
         return reps;
     }
 
-    /** Groups {@code Row(key, raw)} records into per-key-group batches (see the class comment). */
+    /** Groups {@code Row(key, value)} records into batches of one key group (class comment). */
     public static class Batcher extends AbstractStreamOperator<Row>
             implements OneInputStreamOperator<Row, Row>, ProcessingTimeCallback {
         private static final long serialVersionUID = 1L;
