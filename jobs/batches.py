@@ -1,5 +1,6 @@
 """Wiring of key-group batches (``--input-batch``, thread mode): every keyed Python operator
-takes its records in batches of one key group, from the sources and from other operators.
+takes its records in batches of the key groups one of its subtasks owns, from the sources and
+from other operators.
 
 ``batched`` puts the Java ``KeyGroupBatches.Batcher`` (our jar) behind a stream of
 ``Row(key, value)`` (chained to the operator that produces it), ``keyed_input`` keys the
@@ -24,9 +25,12 @@ from udfs.flink_outputs import KEYED_RAW_TYPE, KEYED_TYPE
 from udfs.settings import Settings
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
-#: Row(keys, values) of one batch: raw input strings, or records pickled by an operator
-RAW_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.BASIC_ARRAY(Types.STRING())])
-PICKLED_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.OBJECT_ARRAY(PICKLED)])
+#: Row(keys, values, parallelism) of one batch: raw input strings, or records pickled by an
+#: operator, and the parallelism the batcher grouped them for
+RAW_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.BASIC_ARRAY(Types.STRING()),
+                       Types.INT()])
+PICKLED_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.OBJECT_ARRAY(PICKLED),
+                           Types.INT()])
 #: longest wait of a record in a batch (batches also go out before every watermark and barrier)
 FLUSH_MS = 100
 
@@ -74,8 +78,9 @@ def entry(fn, settings: Settings):
     batching is off."""
     if not settings.input_batch:
         return fn
+    wb = settings.state_write_back
     if isinstance(fn, KeyedCoProcessFunction):
-        return BatchedKeyedCoProcess(fn)
+        return BatchedKeyedCoProcess(fn, wb)
     if isinstance(fn, KeyedBroadcastProcessFunction):
-        return BatchedKeyedBroadcastProcess(fn)
-    return BatchedKeyedProcess(fn)
+        return BatchedKeyedBroadcastProcess(fn, wb)
+    return BatchedKeyedProcess(fn, wb)

@@ -475,6 +475,8 @@ def _to_config(args: argparse.Namespace, kafka_props: dict,
         live_out_of_orderness_ms=parse_duration_ms(args.live_out_of_orderness,
                                                    "--live-out-of-orderness"),
         input_batch=args.input_batch if args.execution_mode == "thread" else 0,
+        state_write_back=(args.execution_mode == "thread" and args.input_batch > 0
+                          and not args.unaligned_checkpoints),
     )
     if not 0 <= args.input_batch <= MAX_INPUT_BATCH:
         raise ConfigError(f"--input-batch: must be 0..{MAX_INPUT_BATCH}, got {args.input_batch}")

@@ -111,6 +111,7 @@ def test_every_default(files_args: list[str], ctrs_file: str, tmp_path: Path) ->
             live_interval_ms=10_000,
             live_out_of_orderness_ms=5_000,
             input_batch=256,  # thread mode: source records in key-group batches
+            state_write_back=True,  # with batches and aligned checkpoints
         ),
     )
 
@@ -242,6 +243,15 @@ def test_input_batches_are_for_thread_mode_only(files_args: list[str]) -> None:
     assert parse_args([*files_args, "--input-batch", "0"]).settings.input_batch == 0
     process = parse_args([*files_args, "--execution-mode", "process", "--input-batch", "32"])
     assert process.settings.input_batch == 0
+
+
+def test_state_write_back_needs_batches_and_aligned_checkpoints(files_args: list[str]) -> None:
+    """Write-back flushes at the markers the batchers send before each barrier: without batches
+    there is no marker, and an unaligned snapshot does not wait for one (udfs.cached_state)."""
+    assert parse_args(files_args).settings.state_write_back is True
+    for extra in (["--input-batch", "0"], ["--execution-mode", "process"],
+                  ["--unaligned-checkpoints"]):
+        assert parse_args([*files_args, *extra]).settings.state_write_back is False, extra
 
 
 def test_max_future_default_depends_on_the_source(files_args: list[str]) -> None:

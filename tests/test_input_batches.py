@@ -1,13 +1,13 @@
 """Records in key-group batches (``--input-batch``, ``udfs.flink_batches``), from the sources and
 between the Python operators: the outputs are exactly those of one record per crossing.
 
-A batch carries records of one key group, keyed by a representative string of that group
-(``KeyGroupBatches`` in Java), and the Python operator makes each record's key current before
-it handles it. So at parallelism 2 (two subtasks, each owning half the key groups) every state,
-timer and output must be what the unbatched job produces: a wrong representative would send a
-batch to a subtask that does not own its keys (Flink fails the job), a missed key switch would
-mix two contacts' state (the numbers change), and a batch held past its watermark would make
-its records late (dead letters change).
+A batch carries records of the key groups one subtask owns, keyed by a representative string
+of one of them (``KeyGroupBatches`` in Java), and the Python operator makes each record's key
+current before it handles it. So at parallelism 2 (two subtasks, each owning half the key
+groups) every state, timer and output must be what the unbatched job produces: a wrong
+representative would send a batch to a subtask that does not own its keys (Flink fails the
+job), a missed key switch would mix two contacts' state (the numbers change), and a batch held
+past its watermark would make its records late (dead letters change).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from udfs.flink_batches import (
     BatchedKeyedBroadcastProcess,
     BatchedKeyedCoProcess,
     BatchedKeyedProcess,
+    check_parallelism,
 )
 
 pytestmark = [pytest.mark.slow]
@@ -42,7 +43,7 @@ class FakeKeys:
         self.current = []
 
     def records(self, batch):
-        for key, value in zip(*batch):
+        for key, value in zip(batch[0], batch[1]):
             self.current.append(key)
             yield value
 
@@ -108,6 +109,37 @@ def test_a_function_that_returns_none_and_the_broadcast_input() -> None:
     assert list(fn.process_element((("q1", "q2"), ("m1", "m2")), None)) == []
     assert list(fn.process_broadcast_element(42, None)) == []
     assert inner.seen == ["m1", "m2", ("clock", 42)] and keys.current == ["q1", "q2"]
+
+
+class Flushes:
+    """A ``WriteBack`` that counts its flushes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def flush(self, current=None) -> int:
+        self.count += 1
+        return 0
+
+
+def test_the_empty_batch_before_a_barrier_flushes_the_held_state_changes() -> None:
+    keys = FakeKeys()
+    fn = BatchedKeyedCoProcess(Echo(keys), write_back=True)
+    fn.keys, fn.write_back = keys, Flushes()
+    assert list(fn.process_element1(((), (), 1), None)) == []
+    assert list(fn.process_element2(((), (), 1), None)) == []
+    assert fn.write_back.count == 2 and keys.current == []  # nothing handled
+    assert list(fn.process_element1((("a1",), ("x",), 1), None)) == [(1, "x", "a1")]
+    assert fn.write_back.count == 2
+    fn.write_back = None  # write-back off (unaligned checkpoints): a marker does nothing
+    assert list(fn.process_element1(((), (), 1), None)) == []
+
+
+def test_a_batch_grouped_for_another_parallelism_fails_naming_the_cause() -> None:
+    check_parallelism(2, 2)
+    with pytest.raises(RuntimeError,
+                       match="grouped for parallelism 1, but this operator runs at 2"):
+        check_parallelism(1, 2)
 
 
 def comparable(records: list[dict]) -> Counter:

@@ -9,7 +9,9 @@ time. Mid-stream:
   fails over from its latest completed checkpoint (exponential-delay restart strategy);
 - or stop-with-savepoint (no drain); the feed goes on for 30 minutes of event time while the job
   is down, then ``flink run -s <savepoint>`` with the same arguments catches up on the backlog
-  (a catch-up after downtime: every partition read as fast as it goes, nothing in-bound late).
+  (a catch-up after downtime: every partition read as fast as it goes, nothing in-bound late);
+- or, for the live path, a stop-with-savepoint in the middle of the scripted live scenario:
+  the rows after the cut must come out exactly as scripted from the restored state.
 
 Either way the outputs a ``read_committed`` consumer sees must equal the simulator's independent
 reference on every field (highest revision per key), with no window missing, no (key, revision)
@@ -35,7 +37,7 @@ from tests.cluster_helpers import (
     restored_checkpoint,
     wait_for_restart,
 )
-from tests.kafka_io import job_args
+from tests.kafka_io import INPUTS, consume_to_end, event_time, job_args, record_key
 from tests.reliability import (
     PARALLELISM_ARGS,
     SENTINEL,
@@ -217,3 +219,139 @@ def test_catch_up_after_stop_with_savepoint_is_exactly_once(cluster: Cluster, ka
         round(downtime_s, 1), "backlog_event_time_s": round(backlog_event_s),
         "partitions": 4, "parallelism": 2, "taskmanagers": 2, "records": counts,
     })
+
+
+#: The scripted live scenario cut in two at this event time: the first half before a
+#: stop-with-savepoint, the second after the resume (``tests/test_live_scenario.py``).
+LIVE_SPLIT = "09:00:50"
+#: Contacts without a queue: they change no live gauge, and give each CTR partition a record in
+#: each half (a partition without records would hold the live watermark back).
+NO_QUEUE_CTRS = ("c0a", "09:00:30"), ("c0b", "09:00:31"), ("c0c", "09:01:02")
+
+
+def _live_inputs() -> dict[str, list[tuple[int, str]]]:
+    """Stream -> (partition, line) of the scripted scenario plus ``NO_QUEUE_CTRS``, every
+    partition of every stream with records before and after ``LIVE_SPLIT`` (a contact's or an
+    agent's records stay in one partition, in order)."""
+    from tests import test_live_scenario as scripted
+    from tests.payloads import ctr
+
+    partition_of = {"c1": 0, "c3": 0, "c5": 0, "c2": 1, "c4": 1, "c0a": 0, "c0b": 1, "c0c": 0,
+                    scripted.ANN: 0, scripted.CAT: 0, scripted.BOB: 1}
+    ctrs = scripted.CTRS + [ctr(cid, last_update=at, disconnect=at, method="OUTBOUND")
+                            for cid, at in NO_QUEUE_CTRS]
+    out = {}
+    for stream, lines in (("contact_events", scripted.contact_lines()), ("ctrs", ctrs),
+                          ("agent_events", scripted.agent_lines())):
+        out[stream] = [(partition_of[record_key(stream, line).decode()], line) for line in lines]
+    return out
+
+
+def _split_ms() -> int:
+    from tests.test_live_scenario import DAY
+
+    return _ms(f"{DAY}{LIVE_SPLIT}Z")
+
+
+def _last_tick(first: bool) -> str:
+    """The last tick a half lets fire ("HH:MM:SS"): the live watermark of each feed is its
+    slowest partition's latest event time - 5 s - 1 ms (per-partition watermarks, restarted by a
+    restore; CTR ends never hold it back, and no partition goes idle: ``--idleness 10m``)."""
+    latest: dict = {}
+    for stream in ("contact_events", "agent_events"):
+        for partition, line in _live_inputs()[stream]:
+            ts = event_time(stream, line)
+            if (ts < _split_ms()) == first:
+                latest[stream, partition] = max(latest.get((stream, partition), 0), ts)
+    tick = (min(latest.values()) - 5_001) // 10_000 * 10_000
+    return time.strftime("%H:%M:%S", time.gmtime(tick / 1000))
+
+
+def _produce_half(bootstrap: str, topics: dict[str, str], first: bool) -> None:
+    from confluent_kafka import Producer
+
+    split = _split_ms()
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    sent = {}
+    for stream, records in _live_inputs().items():
+        for partition, line in records:
+            ts = event_time(stream, line)
+            if (ts < split) == first:
+                producer.produce(topics[stream], line.encode(), partition=partition,
+                                 timestamp=ts, key=record_key(stream, line))
+                sent[stream, partition] = sent.get((stream, partition), 0) + 1
+    assert producer.flush(30) == 0
+    assert len(sent) == 6, sent  # every partition of every stream
+
+
+def _ms(iso: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _live_rows(bootstrap: str, topics: dict[str, str]) -> dict[str, list[dict]]:
+    """Committed live records per key, in commit order (one subtask writes a key)."""
+    by_key: dict[str, list[dict]] = {}
+    for r in consume_to_end(bootstrap, [topics["queue_live"], topics["agent_live"]]):
+        r.pop("_topic")
+        by_key.setdefault(r["key"], []).append(r)
+    return by_key
+
+
+def _expected_live(until: str) -> dict[str, list[dict]]:
+    """The scripted scenario's rows per key, up to tick ``until`` (inclusive)."""
+    from tests import test_live_scenario as s
+
+    rows = [*s.rows(s.SUPPORT, "Support", "VOICE", s.SUPPORT_TABLE),
+            *s.rows(s.CHAT, "Chat", "CHAT", s.CHAT_TABLE),
+            *s.rows(s.ANN_Q, None, "VOICE", s.ANN_Q_TABLE), *s.expected_agents()]
+    by_key: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: r["as_of"]):
+        if r["as_of"] <= f"{s.DAY}{until}Z":
+            by_key.setdefault(r["key"], []).append(r)
+    return by_key
+
+
+@pytest.mark.timeout(600)
+def test_live_state_held_in_memory_survives_stop_with_savepoint(
+        cluster: Cluster, kafka_bootstrap: str, kafka_topics, tmp_path: Path) -> None:
+    """The live operators hold their state changes in memory between checkpoints
+    (``udfs.cached_state``: write-back, flushed by the marker before each barrier). A savepoint
+    taken mid-scenario must hold them: the resumed job's ticks after the cut (bob on his chat,
+    ann on c1, c2 still waiting at 09:00:30) come from restored state only, and every row up to
+    the last tick the input lets fire must be the scripted one, each committed once."""
+    topics = kafka_topics(INPUTS + ("queue", "agent", "contacts", "deadletter"), partitions=2,
+                          compacted=("queue_live", "agent_live"))
+    args = job_args(kafka_bootstrap, topics, [
+        *RECOVERY_ARGS, "--agent-timeout", "60s", "--idleness", "10m",
+        "--queue-live-topic", topics["queue_live"], "--agent-live-topic", topics["agent_live"]])
+    from tests.test_live_scenario import DAY
+
+    first = _expected_live(_last_tick(first=True))
+    assert first and _last_tick(first=False) > LIVE_SPLIT  # ticks on both sides of the cut
+    _produce_half(kafka_bootstrap, topics, first=True)
+    job_id = cluster.submit(args)
+    resumed = None
+    try:
+        cluster.wait_for_running(job_id, timeout=180)
+        wait_for(lambda: _live_rows(kafka_bootstrap, topics) == first, 180,
+                 "the first half's live rows", on_timeout=_logs(cluster))
+        savepoint = cluster.stop_with_savepoint(job_id, str(tmp_path / "savepoints"))
+        assert _live_rows(kafka_bootstrap, topics) == first  # no tick past the cut yet
+        _produce_half(kafka_bootstrap, topics, first=False)
+        resumed = cluster.submit(args, savepoint=savepoint)
+        cluster.wait_for_running(resumed, timeout=180)
+        expected = _expected_live(_last_tick(first=False))
+        last = f"{DAY}{_last_tick(first=False)}Z"
+
+        def upto_last() -> dict:
+            got = _live_rows(kafka_bootstrap, topics)
+            return {k: [r for r in v if r["as_of"] <= last] for k, v in got.items()}
+
+        wait_for(lambda: upto_last() == expected, 180, "the resumed job's live rows",
+                 on_timeout=lambda: f"got {upto_last()}\n" + _logs(cluster)())
+        cluster.cancel(resumed)
+    finally:
+        for jid in [j["jid"] for j in cluster.jobs() if j["state"] == "RUNNING"]:
+            cluster.cancel(jid)

@@ -1,16 +1,22 @@
-"""Records in batches of one key group: one crossing into a keyed Python operator per batch.
+"""Records in batches of one subtask: one crossing into a keyed Python operator per batch.
 
-The Java ``KeyGroupBatches.Batcher`` (our jar) sends ``Row(representative, Row(keys, values))``
-(values: raw input strings from a source, or the records another operator sent, unpickled),
-keyed by a string of the records' own key group, so a batch reaches the subtask that owns all
-its keys, before the watermark or watermark status that follows its records. These wrappers
-make each record's key the current key of the operator's keyed state backend before they hand
-the record to the wrapped function: its state, timers and ``get_current_key`` are per key
-exactly as without batches, and the wrapped function does not change. Thread mode only
-(process mode has no backend to switch; ``jobs.config`` turns batching off there).
+The Java ``KeyGroupBatches.Batcher`` (our jar) sends
+``Row(representative, Row(keys, values, parallelism))`` (values: raw input strings from a
+source, or the records another operator sent, unpickled), keyed by a string whose key group the
+same subtask owns as the records' key groups, so a batch reaches the subtask that owns all its
+keys, before the watermark or watermark status that follows its records. These wrappers make
+each record's key the current key of the operator's keyed state backend before they hand the
+record to the wrapped function: its state, timers and ``get_current_key`` are per key exactly
+as without batches, and the wrapped function does not change. Thread mode only (process mode
+has no backend to switch; ``jobs.config`` turns batching off there).
+
+An empty batch is the flush marker a batcher sends before each checkpoint barrier: the changes
+the function's ``CachedValue``s hold (``write_back_of``) are written then.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 from pyflink.datastream.functions import (
     KeyedBroadcastProcessFunction,
@@ -19,10 +25,31 @@ from pyflink.datastream.functions import (
     RuntimeContext,
 )
 
+from udfs.cached_state import WriteBack
 from udfs.memo import Memo
 
 #: Java keys kept per operator instance (emptied when full)
 KEY_CACHE = 16_384
+
+
+def check_parallelism(batcher: int, operator: int) -> None:
+    """A batch grouped for another parallelism than the operator's holds keys of other subtasks
+    (an operator given its own parallelism behind the batcher's back): fail, naming it."""
+    if batcher != operator:
+        raise RuntimeError(
+            f"a key-group batch was grouped for parallelism {batcher}, but this operator runs "
+            f"at {operator}: keyed Python operators and the operators feeding them must share "
+            f"one parallelism (or run with --input-batch 0)")
+
+
+#: the attribute of the runtime context that carries an operator's ``WriteBack``
+_WRITE_BACK = "_connect_metrics_write_back"
+
+
+def write_back_of(runtime_context: RuntimeContext) -> Optional[WriteBack]:
+    """The operator's ``WriteBack`` for its ``CachedValue``s: set by a batch wrapper with write-back
+    on, None otherwise (every change is then written at once)."""
+    return getattr(runtime_context, _WRITE_BACK, None)
 
 
 class KeySwitch:
@@ -30,6 +57,10 @@ class KeySwitch:
     PyFlink's ``KeyByKeySelector`` makes (``KeyGroupBatches.key`` in Java)."""
 
     def __init__(self, runtime_context: RuntimeContext):
+        # PyFlink 2.2's thread-mode get_number_of_parallel_subtasks calls a method Flink 2
+        # removed from the Java RuntimeContext; its TaskInfo has it
+        self._parallelism = (runtime_context._runtime_context.getTaskInfo()
+                             .getNumberOfParallelSubtasks())
         # pemja, the embedded interpreter's bridge, sees Flink's classes but not our jar's
         from pemja import findClass
 
@@ -45,18 +76,27 @@ class KeySwitch:
             j.setField(0, key)
         return j
 
+    def set(self, key: str) -> None:
+        self._backend.setCurrentKey(self._java_key(key))
+
     def records(self, batch):
-        """The values of ``batch`` (``Row(keys, values)``), each with its key current while the
-        caller handles it."""
+        """The values of ``batch`` (``Row(keys, values, parallelism)``), each with its key
+        current while the caller handles it."""
+        if batch[2] != self._parallelism:
+            check_parallelism(batch[2], self._parallelism)
         set_key, java_key = self._backend.setCurrentKey, self._java_key
         for key, value in zip(batch[0], batch[1]):
             set_key(java_key(key))
             yield value
 
 
-def _each(keys: KeySwitch, process, batch, ctx):
+def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx):
     """``process`` over the records of ``batch`` (a function may return None instead of a
-    generator when it emits nothing)."""
+    generator when it emits nothing); the flush marker (no records) flushes ``write_back``."""
+    if not batch[0]:
+        if write_back is not None:
+            write_back.flush()
+        return
     for record in keys.records(batch):
         out = process(record, ctx)
         if out is not None:
@@ -64,15 +104,21 @@ def _each(keys: KeySwitch, process, batch, ctx):
 
 
 class _Batched:
-    """What the wrappers share: the wrapped function's life cycle and timers, and the switch."""
+    """What the wrappers share: the wrapped function's life cycle and timers, the switch and
+    the write-back of its cached states (``write_back``: on, when checkpoints are aligned)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, write_back: bool = False):
         self.inner = inner
+        self.use_write_back = write_back
         self.keys = None
+        self.write_back: Optional[WriteBack] = None
 
     def open(self, runtime_context: RuntimeContext):
-        self.inner.open(runtime_context)
         self.keys = KeySwitch(runtime_context)
+        if self.use_write_back:
+            self.write_back = WriteBack(self.keys.set)
+            setattr(runtime_context, _WRITE_BACK, self.write_back)
+        self.inner.open(runtime_context)
 
     def close(self):
         self.inner.close()
@@ -85,14 +131,14 @@ class BatchedKeyedProcess(_Batched, KeyedProcessFunction):
     """A ``KeyedProcessFunction`` whose input comes in batches."""
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
-        yield from _each(self.keys, self.inner.process_element, value, ctx)
+        yield from _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
 
 
 class BatchedKeyedBroadcastProcess(_Batched, KeyedBroadcastProcessFunction):
     """A ``KeyedBroadcastProcessFunction`` whose keyed input comes in batches."""
 
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        yield from _each(self.keys, self.inner.process_element, value, ctx)
+        yield from _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
         result = self.inner.process_broadcast_element(value, ctx)
@@ -104,7 +150,7 @@ class BatchedKeyedCoProcess(_Batched, KeyedCoProcessFunction):
     """A ``KeyedCoProcessFunction`` whose two inputs come in batches."""
 
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from _each(self.keys, self.inner.process_element1, value, ctx)
+        yield from _each(self.keys, self.write_back, self.inner.process_element1, value, ctx)
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from _each(self.keys, self.inner.process_element2, value, ctx)
+        yield from _each(self.keys, self.write_back, self.inner.process_element2, value, ctx)

@@ -53,6 +53,10 @@ class Settings:
     # Thread mode: source records reach the keyed Python operators in batches of up to this many
     # records of one key group (``udfs.flink_batches``); 0 = one record per call (process mode).
     input_batch: int = 0
+    # With batches: keep state changes of the cached value states in memory until the flush
+    # marker before each checkpoint barrier (``udfs.cached_state``); off for unaligned
+    # checkpoints, whose snapshot does not wait for the marker.
+    state_write_back: bool = False
     # output kind -> Kafka topic (or file stem in file mode)
     outputs: dict = field(default_factory=lambda: {
         QUEUE: "connect.metrics.queue",

@@ -29,7 +29,8 @@ from pyflink.datastream.state import (
     ValueStateDescriptor,
 )
 
-from udfs.cached_state import CachedValue
+from udfs.cached_state import CachedLists, CachedValue
+from udfs.flink_batches import write_back_of
 from udfs.flink_outputs import KEYED_TYPE, output_row
 from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import (
@@ -123,7 +124,8 @@ class LiveContactFunction(KeyedCoProcessFunction):
         from udfs.parse_contact_event import normalize_contact_event
         self.normalize = normalize_contact_event
         self.state = CachedValue(runtime_context.get_state(
-            ValueStateDescriptor("live-contact", PICKLED)))
+            ValueStateDescriptor("live-contact", PICKLED)),
+            write_back=write_back_of(runtime_context))
         self.clock = _Clock(self.interval)
 
     def _apply(self, ctx, key: str, event_ms: int, apply):
@@ -179,21 +181,23 @@ class _Pending:
     """Messages waiting for their tick, per key: append-only ListStates, one per tick slot
     (``tick_slot``), so a message costs one ``add`` and never a read, and a tick reads only its
     own slot (messages read far ahead of the watermark in a replay are not read again at every
-    tick, and no bucket is re-pickled on every message); each timer is registered once."""
+    tick, and no bucket is re-pickled on every message); each timer is registered once. With
+    write-back the lists are ``CachedLists`` in memory between checkpoints."""
 
     def __init__(self, runtime_context: RuntimeContext, name: str, interval: int):
         self.interval = interval
-        self.slots = [runtime_context.get_list_state(
-            ListStateDescriptor(f"{name}-{i}", PICKLED)) for i in range(TICK_SLOTS)]
+        self.lists = CachedLists([runtime_context.get_list_state(
+            ListStateDescriptor(f"{name}-{i}", PICKLED)) for i in range(TICK_SLOTS)],
+            write_back_of(runtime_context))
         self.timers = RegisteredTimers()
 
-    def add(self, ctx, effective_ms: int, msg) -> None:
+    def add(self, ctx, key, effective_ms: int, msg) -> None:
         timers = ctx.timer_service()
         tick = first_tick(effective_ms, timers.current_watermark(), self.interval)
         if tick is None:  # after the final watermark: no tick can show it
             return
-        self.slots[tick_slot(tick, self.interval)].add((tick, msg))
-        self.wake(ctx, ctx.get_current_key(), tick)
+        self.lists.add(key, tick_slot(tick, self.interval), (tick, msg))
+        self.wake(ctx, key, tick)
 
     def wake(self, ctx, key, tick: int) -> None:
         if self.timers.first(key, tick):
@@ -202,15 +206,11 @@ class _Pending:
     def fired(self, key, tick: int) -> None:
         self.timers.fired(key, tick)
 
-    def take(self, tick: int) -> tuple[list, bool]:
+    def take(self, key, tick: int) -> tuple[list, bool]:
         """(the messages due at ``tick``, whether others still wait in its slot)."""
-        slot = self.slots[tick_slot(tick, self.interval)]
-        due, later = split_due(slot.get(), tick)
-        if due:
-            if later:
-                slot.update(later)
-            else:
-                slot.clear()
+        slot = tick_slot(tick, self.interval)
+        due, later = split_due(self.lists.take(key, slot), tick)
+        self.lists.keep(key, slot, later, taken=bool(due))
         return due, bool(later)
 
 
@@ -233,7 +233,8 @@ class LiveAgentFunction(KeyedProcessFunction):
         from udfs.parse_agent_event import normalize_agent_event
         self.normalize = normalize_agent_event
         self.state = CachedValue(runtime_context.get_state(
-            ValueStateDescriptor("live-agent", PICKLED)))
+            ValueStateDescriptor("live-agent", PICKLED)),
+            write_back=write_back_of(runtime_context))
         self.clock = _Clock(self.interval)
 
     def _wait(self, ctx, st: AgentLive, at: int) -> None:
@@ -291,7 +292,8 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         self.board = CachedValue(runtime_context.get_state(
-            ValueStateDescriptor("live-board", PICKLED)))
+            ValueStateDescriptor("live-board", PICKLED)),
+            write_back=write_back_of(runtime_context))
         self.pending = _Pending(runtime_context, "live-pending", self.interval)
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
@@ -303,7 +305,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
         effective = (agent_board.effective_ms(value) if type(value) is AgentView
                      else queue_gauges.effective_ms(value))
-        self.pending.add(ctx, effective, value)
+        self.pending.add(ctx, ctx.get_current_key(), effective, value)
 
     def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
@@ -321,7 +323,7 @@ class LiveTickFunction(KeyedBroadcastProcessFunction):
         if is_end_of_input(watermark) and not tick_allowed(
                 timestamp, watermark, ctx.get_broadcast_state(CLOCK_STATE).get(CLOCK_KEY)):
             return  # end of a bounded input, past the last event time read
-        due, later = self.pending.take(timestamp)
+        due, later = self.pending.take(key, timestamp)
         if type(board) is agent_board.AgentBoard:
             view = agent_board.on_tick(board, timestamp, due)
             row = None if view is None else output_row(
@@ -356,11 +358,12 @@ class LiveProfileFunction(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         self.board = CachedValue(runtime_context.get_state(
-            ValueStateDescriptor("live-profile", PICKLED)))
+            ValueStateDescriptor("live-profile", PICKLED)),
+            write_back=write_back_of(runtime_context))
         self.pending = _Pending(runtime_context, "live-profile-pending", self.interval)
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
-        self.pending.add(ctx, profile_board.effective_ms(value), value)
+        self.pending.add(ctx, ctx.get_current_key(), profile_board.effective_ms(value), value)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
@@ -368,7 +371,7 @@ class LiveProfileFunction(KeyedProcessFunction):
         board = self.board.get(key) or profile_board.ProfileBoard()
         if board.last_tick is not None and timestamp <= board.last_tick:
             return
-        due, later = self.pending.take(timestamp)
+        due, later = self.pending.take(key, timestamp)
         messages = profile_board.on_tick(board, key, timestamp, due)
         if profile_board.is_empty(board) and not later:
             self.board.clear(key)

@@ -1,8 +1,7 @@
 package io.connectmetrics.flink;
 
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.Arrays;
 
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -14,22 +13,32 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 import org.apache.flink.types.Row;
 
 /**
- * Records on their way to a keyed Python operator, in batches of one key group each.
+ * Records on their way to a keyed Python operator, in batches of the key groups one subtask owns.
  *
  * <p>Why: in PyFlink's thread mode every record that enters a Python operator pays for the
  * crossing (GIL hand-overs, conversions, a Java exception at the generator's end). A batch
- * crosses once. The {@link Batcher} groups {@code Row(key, value)} by the key group of
- * {@code key} and emits {@code Row(representative, Row([key0, key1, ...], [value0, ...]))}, where
- * the representative is a string of that same key group: keyed by it, the batch reaches the
- * subtask that owns every key in it, and the Python operator makes each record's key
+ * crosses once. The {@link Batcher} groups {@code Row(key, value)} by the subtask of the keyed
+ * operator that owns {@code key}'s key group and emits
+ * {@code Row(representative, Row([key0, key1, ...], [value0, ...], parallelism))}, where the
+ * representative is a string whose key group that same subtask owns: keyed by it, the batch
+ * reaches the subtask that owns every key in it, and the Python operator makes each record's key
  * ({@link #key}) the current key of its keyed state backend before it handles the record, so
  * state and timers stay per key, exactly as without batches ({@code udfs/flink_batches.py}). The
  * values are the raw input strings from a source, or pickled records from another operator.
+ *
+ * <p>The batcher runs at the parallelism of the keyed operator it feeds (the job's default for
+ * both; the Python side checks the {@code parallelism} field against its own and fails if they
+ * differ).
  *
  * <p>Order and event time: a batch is emitted before the watermark or watermark status (idle,
  * active) that follows its records, before each checkpoint barrier, at the end of input, and
  * after {@code flushMs} of processing time, so no record is handled after a watermark it
  * preceded.
+ *
+ * <p>Checkpoints: before each barrier, after the last batch, every subtask downstream gets an
+ * empty batch, the <em>flush marker</em>: the Python operator writes the state changes it still
+ * holds in memory to Flink state then ({@code udfs/cached_state.py}), so that its snapshot,
+ * taken when the last barrier has arrived (aligned checkpoints), holds them.
  */
 public final class KeyGroupBatches {
 
@@ -46,22 +55,28 @@ public final class KeyGroupBatches {
         return KeyGroupRangeAssignment.assignToKeyGroup(key(key), maxParallelism);
     }
 
-    /** One string per key group whose key group it is ({@code "kg" + n}, the first n that fits). */
-    public static String[] representatives(int maxParallelism) {
-        String[] reps = new String[maxParallelism];
-        int missing = maxParallelism;
+    /** The subtask of an operator at {@code parallelism} that owns {@code key}. */
+    public static int subtask(String key, int maxParallelism, int parallelism) {
+        return KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(
+                maxParallelism, parallelism, keyGroup(key, maxParallelism));
+    }
+
+    /** One string per subtask that it owns ({@code "kg" + n}, the first n that fits). */
+    public static String[] representatives(int maxParallelism, int parallelism) {
+        String[] reps = new String[parallelism];
+        int missing = parallelism;
         for (long n = 0; missing > 0; n++) {
             String candidate = "kg" + n;
-            int group = keyGroup(candidate, maxParallelism);
-            if (reps[group] == null) {
-                reps[group] = candidate;
+            int index = subtask(candidate, maxParallelism, parallelism);
+            if (reps[index] == null) {
+                reps[index] = candidate;
                 missing--;
             }
         }
         return reps;
     }
 
-    /** Groups {@code Row(key, value)} records into batches of one key group (class comment). */
+    /** Groups {@code Row(key, value)} records into batches of one subtask (class comment). */
     public static class Batcher extends AbstractStreamOperator<Row>
             implements OneInputStreamOperator<Row, Row>, ProcessingTimeCallback {
         private static final long serialVersionUID = 1L;
@@ -70,9 +85,11 @@ public final class KeyGroupBatches {
         private final long flushMs;
         private final boolean strings;
         private transient int maxParallelism;
+        private transient int parallelism;
         private transient String[] representatives;
-        private transient Map<Integer, ArrayList<Object>> groups;
-        private transient Map<Integer, Long> latest;
+        private transient ArrayList<Object>[] groups;
+        private transient long[] latest;
+        private transient int pending;
         private transient boolean timerSet;
 
         /**
@@ -89,27 +106,34 @@ public final class KeyGroupBatches {
         }
 
         @Override
+        @SuppressWarnings("unchecked")
         public void open() throws Exception {
             super.open();
             maxParallelism = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
-            representatives = representatives(maxParallelism);
-            groups = new HashMap<>();
-            latest = new HashMap<>();
+            parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+            representatives = representatives(maxParallelism, parallelism);
+            groups = new ArrayList[parallelism];
+            latest = new long[parallelism];
+            Arrays.fill(latest, Long.MIN_VALUE);
         }
 
         @Override
         public void processElement(StreamRecord<Row> element) {
             Row value = element.getValue();
             String key = (String) value.getField(0);
-            int group = keyGroup(key, maxParallelism);
-            ArrayList<Object> batch = groups.computeIfAbsent(group, g -> new ArrayList<>());
+            int index = subtask(key, maxParallelism, parallelism);
+            ArrayList<Object> batch = groups[index];
+            if (batch == null) {
+                batch = groups[index] = new ArrayList<>(2 * Math.min(maxBatch, 64));
+                pending++;
+            }
             batch.add(key);
             batch.add(value.getField(1));
-            if (element.hasTimestamp()) {
-                latest.merge(group, element.getTimestamp(), Math::max);
+            if (element.hasTimestamp() && element.getTimestamp() > latest[index]) {
+                latest[index] = element.getTimestamp();
             }
             if (batch.size() >= 2 * maxBatch) {
-                emit(group, groups.remove(group));
+                emit(index);
             } else if (!timerSet) {
                 timerSet = true;
                 getProcessingTimeService().registerTimer(
@@ -117,7 +141,18 @@ public final class KeyGroupBatches {
             }
         }
 
-        private void emit(int group, ArrayList<Object> batch) {
+        private void send(int index, String[] keys, Object[] values, long timestamp) {
+            Row row = new Row(2);
+            row.setField(0, representatives[index]);
+            row.setField(1, Row.of(keys, values, parallelism));
+            output.collect(timestamp == Long.MIN_VALUE
+                    ? new StreamRecord<>(row) : new StreamRecord<>(row, timestamp));
+        }
+
+        private void emit(int index) {
+            ArrayList<Object> batch = groups[index];
+            groups[index] = null;
+            pending--;
             int n = batch.size() / 2;
             String[] keys = new String[n];
             Object[] values = strings ? new String[n] : new byte[n][];
@@ -125,21 +160,17 @@ public final class KeyGroupBatches {
                 keys[i] = (String) batch.get(2 * i);
                 values[i] = batch.get(2 * i + 1);
             }
-            Row row = new Row(2);
-            row.setField(0, representatives[group]);
-            row.setField(1, Row.of(keys, values));
-            Long ts = latest.remove(group);
-            output.collect(ts == null ? new StreamRecord<>(row) : new StreamRecord<>(row, ts));
+            long ts = latest[index];
+            latest[index] = Long.MIN_VALUE;
+            send(index, keys, values, ts);
         }
 
         private void flushAll() {
-            if (groups.isEmpty()) {
-                return;
+            for (int i = 0; pending > 0 && i < groups.length; i++) {
+                if (groups[i] != null) {
+                    emit(i);
+                }
             }
-            for (Map.Entry<Integer, ArrayList<Object>> e : groups.entrySet()) {
-                emit(e.getKey(), e.getValue());
-            }
-            groups.clear();
         }
 
         @Override
@@ -155,9 +186,13 @@ public final class KeyGroupBatches {
             super.processWatermarkStatus(status);
         }
 
+        /** The last batches, then a flush marker to every subtask (class comment). */
         @Override
         public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
             flushAll();
+            for (int i = 0; i < parallelism; i++) {
+                send(i, new String[0], strings ? new String[0] : new byte[0][], Long.MIN_VALUE);
+            }
             super.prepareSnapshotPreBarrier(checkpointId);
         }
 
