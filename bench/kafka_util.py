@@ -27,8 +27,10 @@ def broker_for(bootstrap: Optional[str]) -> Iterator[str]:
         broker.stop()
 
 
-def committed_offsets(bootstrap: str, group: str, topics: Sequence[str]) -> dict[str, int]:
-    """Offsets the consumer group has committed (partition 0 of each topic; -1001 = none).
+def committed_offsets(bootstrap: str, group: str, topics: Sequence[str]
+                      ) -> dict[tuple[str, int], int]:
+    """{(topic, partition): offset the consumer group has committed} of every partition of
+    ``topics`` (none committed yet: 0).
 
     The job's Kafka source commits its offsets when a checkpoint completes, so right after
     checkpoint N these are the positions that checkpoint N covers.
@@ -36,8 +38,10 @@ def committed_offsets(bootstrap: str, group: str, topics: Sequence[str]) -> dict
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                          "enable.auto.commit": False})
     try:
-        parts = consumer.committed([TopicPartition(t, 0) for t in topics], timeout=5)
-        return {tp.topic: tp.offset for tp in parts}
+        meta = consumer.list_topics(timeout=10)
+        parts = [TopicPartition(t, p) for t in topics for p in meta.topics[t].partitions]
+        committed = consumer.committed(parts, timeout=5)
+        return {(tp.topic, tp.partition): max(0, tp.offset) for tp in committed}
     finally:
         consumer.close()
 

@@ -154,9 +154,9 @@ def run_bounded(name: str, module: str, bootstrap: str, workload: Workload, work
     ce, ctr = workload.topics["contact_events"], workload.topics["ctrs"]
     if offsets_hook:
         def hook(c: VertexCheckpoint) -> None:
-            offsets = committed_offsets(bootstrap, group, [ce, ctr])
-            c.extra["offsets"] = {"contact_events": max(0, offsets.get(ce, 0)),
-                                  "ctrs": max(0, offsets.get(ctr, 0))}
+            streams = {ce: "contact_events", ctr: "ctrs"}
+            c.extra["offsets"] = {(streams[topic], partition): offset for (topic, partition),
+                                  offset in committed_offsets(bootstrap, group, [ce, ctr]).items()}
     log(f"{name}: starting ({workload.total:,} events)")
     job = RunningJob(name, module, args, work / name, workload.total, on_checkpoint=hook)
     try:

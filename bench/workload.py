@@ -73,9 +73,9 @@ class Workload:
     counts: dict[str, int]  # stream -> records produced
     config: SimConfig
     produce_s: float
-    # ContactId per offset of the contact-event and CTR topics (None: malformed line), for the
-    # number of contacts held in state at a checkpoint's offsets.
-    keys: dict[str, list[Optional[str]]] = field(default_factory=dict)
+    # (stream, partition) -> (offset, ContactId) of the contact-event and CTR records the broker
+    # took (None: malformed line), for the number of contacts held at a checkpoint's offsets.
+    keys: dict[tuple[str, int], list[tuple[int, Optional[str]]]] = field(default_factory=dict)
     # Lines of a 1/STATE_SAMPLE_EVERY sample of contacts (stream, value), delivery order.
     sample_lines: list[tuple[str, bytes]] = field(default_factory=list)
     bytes_total: int = 0
@@ -85,22 +85,33 @@ class Workload:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def contacts_at(self, offsets: dict[str, int]) -> int:
-        """Distinct ContactIds among the first ``offsets[stream]`` records of both topics."""
+    def contacts_at(self, offsets: dict[tuple[str, int], int]) -> int:
+        """Distinct ContactIds among the records below ``offsets[(stream, partition)]`` of every
+        partition of both topics (a consumer group's committed positions)."""
         seen: set[str] = set()
-        for stream in (CONTACT_EVENTS, CTRS):
-            seen.update(k for k in self.keys.get(stream, [])[:offsets.get(stream, 0)] if k)
+        for (stream, partition), records in self.keys.items():
+            end = offsets.get((stream, partition), 0)
+            seen.update(k for offset, k in records if offset < end and k)
         return len(seen)
+
+    def delivered(self, topic: str, partition: int, offset: int, key: Optional[bytes]) -> None:
+        """``tools.sim.kafka_out.produce``'s delivery report: where a record landed."""
+        stream = self.streams.get(topic)
+        if stream in (CONTACT_EVENTS, CTRS):
+            self.keys.setdefault((stream, partition), []).append(
+                (offset, key.decode() if key else None))
+
+    @property
+    def streams(self) -> dict[str, str]:
+        return {t: s for s, t in self.topics.items()}
 
 
 def _tap(records: Iterator[DeliveredRecord], wl: Workload) -> Iterator[DeliveredRecord]:
-    """Pass records through, noting keys per offset and the state-size sample."""
-    keys = wl.keys
+    """Pass records through, noting the bytes and the state-size sample."""
     sample = wl.sample_lines
     for r in records:
         wl.bytes_total += len(r.value)
         if r.stream != AGENT_EVENTS:
-            keys[r.stream].append(r.key)
             if r.key and zlib.crc32(r.key.encode()) % STATE_SAMPLE_EVERY == 0:
                 sample.append((r.stream, r.value))
         yield r
@@ -112,13 +123,13 @@ def produce_workload(bootstrap: str, cfg: SimConfig, prefix: str,
     the simulation, keyed as Connect's producers key it."""
     topics = {s: f"{prefix}.{s}" for s in STREAMS}
     create_topics(bootstrap, list(topics.values()), partitions=partitions, configs=KEEP_FOREVER)
-    wl = Workload(topics, {}, cfg, 0.0, keys={CONTACT_EVENTS: [], CTRS: []},
-                  partitions=partitions)
+    wl = Workload(topics, {}, cfg, 0.0, partitions=partitions)
     sim = Simulation(cfg)
     progress = Progress(cfg.start_ms, cfg.end_ms, enabled=not quiet, every_s=10.0,
                         what="bench: simulate+produce")
     started = time.monotonic()
-    counts = produce(_tap(sim.records(), wl), bootstrap, topics, Pacing(), progress)
+    counts = produce(_tap(sim.records(), wl), bootstrap, topics, Pacing(), progress,
+                     on_delivered=wl.delivered)
     progress.finish()
     wl.produce_s = time.monotonic() - started
     wl.counts = {s: counts.get(s, 0) for s in STREAMS}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from tools.sim.delivery import AGENT_EVENTS, CONTACT_EVENTS, CTRS, DeliveredRecord
 from tools.sim.progress import Progress
@@ -55,8 +55,12 @@ class _Pacer:
 
 def produce(records: Iterable[DeliveredRecord], bootstrap_servers: str,
             topics: Optional[dict[str, str]] = None, pacing: Pacing = Pacing(),
-            progress: Optional[Progress] = None) -> dict[str, int]:
-    """Produce every record; returns records per stream. Raises if any delivery failed."""
+            progress: Optional[Progress] = None,
+            on_delivered: Optional[Callable[[str, int, int, Optional[bytes]], None]] = None
+            ) -> dict[str, int]:
+    """Produce every record; returns records per stream. Raises if any delivery failed.
+    ``on_delivered(topic, partition, offset, key)`` is called for each record the broker took
+    (where it landed: the partitioner picks the partition)."""
     from confluent_kafka import KafkaException, Producer
 
     topics = {**DEFAULT_TOPICS, **(topics or {})}
@@ -69,9 +73,11 @@ def produce(records: Iterable[DeliveredRecord], bootstrap_servers: str,
     })
     failures: list[str] = []
 
-    def on_delivery(err, _msg) -> None:  # type: ignore[no-untyped-def]
+    def on_delivery(err, msg) -> None:  # type: ignore[no-untyped-def]
         if err is not None:
             failures.append(str(err))
+        elif on_delivered is not None:
+            on_delivered(msg.topic(), msg.partition(), msg.offset(), msg.key())
 
     counts = dict.fromkeys(topics, 0)
     pacer = _Pacer(pacing)
