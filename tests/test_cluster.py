@@ -48,6 +48,16 @@ def test_stop_and_status_without_a_cluster(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "not running"
 
 
+def test_a_daemon_pid_that_looks_absent_for_a_moment_is_waited_for() -> None:
+    """/proc/<pid>/cmdline is empty while the forked shell execs the JVM: one look is no proof
+    that a starting daemon exited (the suite saw "the JobManager exited during start-up")."""
+    looks = iter([[], [], [4242]])
+    assert Cluster._settled(lambda: next(looks), grace_s=30) == [4242]
+    started = time.monotonic()
+    assert Cluster._settled(lambda: [], grace_s=0.3) == []
+    assert time.monotonic() - started >= 0.3
+
+
 @pytest.mark.timeout(900)
 def test_kafka_job_on_standalone_cluster(kafka_bootstrap, kafka_topics, tmp_path):
     topics = kafka_topics(INPUTS + OUTPUTS[3:], compacted=OUTPUTS[:3],

@@ -54,7 +54,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 
@@ -79,6 +79,8 @@ TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "CANCELED"})
 REGISTERED = "Successful registration at resource manager"
 DEFAULT_STARTUP_TIMEOUT_S = 120.0
 DEFAULT_STOP_TIMEOUT_S = 30.0
+#: how long a daemon pid may look absent before a start-up counts as failed (``_settled``)
+PID_GRACE_S = 5.0
 
 
 class ClusterError(RuntimeError):
@@ -361,7 +363,7 @@ class Cluster:
         previous = self._daemon_log(TASKMANAGER, index)
         stale_inode = previous.stat().st_ino if previous and previous.stat().st_size else None
         self._script("taskmanager.sh", "start")
-        new = [p for p in self._pids(TASKMANAGER) if p not in before]
+        new = self._settled(lambda: [p for p in self._pids(TASKMANAGER) if p not in before])
         if not new:
             raise ClusterError(f"taskmanager.sh start did not start a TaskManager; log:\n"
                                f"{self._daemon_log_tail(TASKMANAGER, index)}")
@@ -417,10 +419,25 @@ class Cluster:
         raise ClusterError(f"{daemon} (pid {pid}) not ready after {timeout:.0f} s; log:\n"
                            f"{self._daemon_log_tail(daemon, index)}")
 
+    @staticmethod
+    def _settled(probe: Callable[[], list], grace_s: float = PID_GRACE_S) -> list:
+        """``probe()`` once it is non-empty, or [] if it stays empty for ``grace_s``.
+
+        Why: a daemon's pid is checked through ``/proc/<pid>/cmdline``, which is briefly empty
+        while the forked shell execs the JVM; on a loaded machine one look can fall into that
+        window and take a starting daemon for one that exited (seen in the suite, "the
+        JobManager exited during start-up" with no log written yet)."""
+        deadline = time.monotonic() + grace_s
+        while True:
+            found = probe()
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.2)
+
     def _wait_for_rest(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self.jobmanager_pid() is None:
+            if not self._settled(lambda: self._pids(JOBMANAGER)):
                 raise ClusterError("the JobManager exited during start-up; log:\n"
                                    + self._daemon_log_tail(JOBMANAGER))
             try:
