@@ -154,7 +154,7 @@ def run_bounded(name: str, module: str, bootstrap: str, workload: Workload, work
     ce, ctr = workload.topics["contact_events"], workload.topics["ctrs"]
     if offsets_hook:
         def hook(c: VertexCheckpoint) -> None:
-            streams = {ce: "contact_events", ctr: "ctrs"}
+            streams = workload.streams
             c.extra["offsets"] = {(streams[topic], partition): offset for (topic, partition),
                                   offset in committed_offsets(bootstrap, group, [ce, ctr]).items()}
     log(f"{name}: starting ({workload.total:,} events)")

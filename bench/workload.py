@@ -23,6 +23,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Optional
 
 from tools.kafka_local import create_topics
@@ -101,8 +102,9 @@ class Workload:
             self.keys.setdefault((stream, partition), []).append(
                 (offset, key.decode() if key else None))
 
-    @property
+    @cached_property
     def streams(self) -> dict[str, str]:
+        """Topic -> stream (asked once per delivered record)."""
         return {t: s for s, t in self.topics.items()}
 
 

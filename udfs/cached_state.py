@@ -30,8 +30,6 @@ V = TypeVar("V")
 CACHE_SIZE = 8192
 #: changed keys held per state before all of them are written (bounded: SPEC §3)
 MAX_DIRTY = 8192
-
-
 #: (key, slot) pairs remembered as empty in Flink state (bounded; forgetting one costs a read)
 KNOWN_EMPTY = 65_536
 

@@ -11,7 +11,7 @@ as without batches, and the wrapped function does not change. Thread mode only (
 has no backend to switch; ``jobs.config`` turns batching off there).
 
 An empty batch is the flush marker a batcher sends before each checkpoint barrier: the changes
-the function's ``CachedValue``s hold (``write_back_of``) are written then.
+the function's cached states hold (``write_back_of``) are written then.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ _WRITE_BACK = "_connect_metrics_write_back"
 
 
 def write_back_of(runtime_context: RuntimeContext) -> Optional[WriteBack]:
-    """The operator's ``WriteBack`` for its ``CachedValue``s: set by a batch wrapper with write-back
-    on, None otherwise (every change is then written at once)."""
+    """The operator's ``WriteBack`` for its cached states (``udfs.cached_state``): set by a batch
+    wrapper with write-back on, None otherwise (every change is then written at once)."""
     return getattr(runtime_context, _WRITE_BACK, None)
 
 

@@ -50,10 +50,11 @@ class Settings:
     # Live metrics: ticks every live_interval_ms (0 = off), with their own watermarks.
     live_interval_ms: int = 10_000
     live_out_of_orderness_ms: int = 5_000
-    # Thread mode: source records reach the keyed Python operators in batches of up to this many
-    # records of one key group (``udfs.flink_batches``); 0 = one record per call (process mode).
+    # Thread mode: records reach the keyed Python operators in batches of up to this many records
+    # of the key groups one subtask owns (``udfs.flink_batches``); 0 = one record per call
+    # (process mode).
     input_batch: int = 0
-    # With batches: keep state changes of the cached value states in memory until the flush
+    # With batches: keep the changes of the live cached states in memory until the flush
     # marker before each checkpoint barrier (``udfs.cached_state``); off for unaligned
     # checkpoints, whose snapshot does not wait for the marker.
     state_write_back: bool = False
