@@ -18,7 +18,7 @@ from udfs.live.messages import (
     profile_key,
     queue_key,
 )
-from udfs.live.ticks import MAX_WATERMARK, first_tick, tick_allowed
+from udfs.live.ticks import CTR_ONLY_WATERMARK, MAX_WATERMARK, first_tick, tick_allowed
 from udfs.records import (
     AVAILABLE,
     CUSTOM,
@@ -73,6 +73,15 @@ def test_ticks_stop_at_the_last_event_time_read_at_end_of_input():
     assert tick_allowed(50_000, MAX_WATERMARK, 50_000)
     assert not tick_allowed(60_000, MAX_WATERMARK, 59_999)
     assert not tick_allowed(10_000, MAX_WATERMARK, None)
+
+
+def test_ticks_also_stop_at_the_last_event_time_read_when_the_ctrs_end_last():
+    """The contact and agent events ended first: the live watermark is the CTRs' own, and the
+    ticks after the data must not fire as if the data reached them (a file or topic of CTRs
+    read last made one extra queue tick, 09:30:30 after the last event at 09:30:29.58)."""
+    assert not tick_allowed(60_000, CTR_ONLY_WATERMARK, 59_999)
+    assert tick_allowed(50_000, CTR_ONLY_WATERMARK, 59_999)
+    assert tick_allowed(60_000, CTR_ONLY_WATERMARK - 1, 0)  # any earlier watermark: real data
 
 
 # -- contacts --------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from udfs.live.contact_live import (
 from udfs.live.live_records import agent_live_record, queue_live_record
 from udfs.live.messages import AGENT_KEY_PREFIX, AgentView, ctr_end, split_queue_key
 from udfs.live.ticks import (
+    CTR_LIVE_TS,
     TICK_SLOTS,
     first_tick,
     is_end_of_input,
@@ -69,9 +70,6 @@ CLOCK_STATE = MapStateDescriptor("live-clock", Types.STRING(), Types.LONG())
 CLOCK_KEY = "last_read_ms"
 #: the agent operator's messages to the routing profiles (``ProfileMember``)
 PROFILE_TAG = OutputTag("live-profile", KEYED_TYPE)
-#: A CTR's timestamp in the live path: CTRs only end stays, at their own (parsed) times, and
-#: must never hold back the live watermark (they arrive minutes after the contact events).
-CTR_LIVE_TS = (1 << 63) - 2
 
 
 class _Clock:

@@ -11,6 +11,12 @@ from typing import Optional
 
 #: Flink's final watermark (end of a bounded input).
 MAX_WATERMARK = (1 << 63) - 1
+#: A CTR's timestamp in the live path: CTRs only end stays, at their own (parsed) times, and
+#: must never hold back the live watermark (they arrive minutes after the contact events).
+CTR_LIVE_TS = MAX_WATERMARK - 1
+#: The live watermark once only the CTRs hold it: their own watermark (monotonous timestamps:
+#: ``CTR_LIVE_TS - 1``), reached when the contact and agent events ended (or went idle) first.
+CTR_ONLY_WATERMARK = CTR_LIVE_TS - 1
 
 
 def tick_at_or_after(ms: int, interval: int) -> int:
@@ -31,7 +37,11 @@ def first_tick(effect_ms: int, watermark: int, interval: int) -> Optional[int]:
 
 
 def is_end_of_input(watermark: int) -> bool:
-    return watermark >= MAX_WATERMARK
+    """Whether no tick can follow the data any more: Flink's final watermark, or the CTRs' own
+    watermark, which the live watermark jumps to when the other feeds ended before the CTRs
+    did (a bounded input whose CTR file or topic is read last). Without the second, the ticks
+    up to the end of time would fire as if the data reached them."""
+    return watermark >= CTR_ONLY_WATERMARK
 
 
 def tick_allowed(tick: int, watermark: int, last_read_ms) -> bool:
