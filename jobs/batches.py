@@ -5,14 +5,18 @@ from other operators.
 ``batched`` puts the Java ``KeyGroupBatches.Batcher`` (our jar) behind a stream of
 ``Row(key, value)`` (chained to the operator that produces it), ``keyed_input`` keys the
 batches for their operator and ``entry`` wraps the operator's function so that it sees one
-record at a time under its own key (``udfs.flink_batches``). With batching off (0, or process
-mode) the three leave the stream, the key type and the function as they are.
+record at a time under its own key (``udfs.flink_batches``). A wrapped function emits its
+outputs in batches as well, one per output stream and call: ``output_type`` and
+``side_output`` give those streams their batch types, ``rows`` splits a batch of sink rows
+(a ``Batcher`` takes output batches as they are). With batching off (0, or process mode) all of
+them leave the streams, types and the function as they are.
 """
 
 from __future__ import annotations
 
 from pyflink.common import Types
-from pyflink.datastream import DataStream, KeyedStream
+from pyflink.common.typeinfo import BasicTypeInfo, RowTypeInfo
+from pyflink.datastream import DataStream, KeyedStream, OutputTag
 from pyflink.datastream.functions import KeyedBroadcastProcessFunction, KeyedCoProcessFunction
 from pyflink.java_gateway import get_gateway
 
@@ -21,7 +25,7 @@ from udfs.flink_batches import (
     BatchedKeyedCoProcess,
     BatchedKeyedProcess,
 )
-from udfs.flink_outputs import KEYED_RAW_TYPE, KEYED_TYPE
+from udfs.flink_outputs import KEYED_RAW_TYPE, KEYED_TYPE, OUTPUT_ROW_TYPE
 from udfs.settings import Settings
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
@@ -84,3 +88,29 @@ def entry(fn, settings: Settings):
     if isinstance(fn, KeyedBroadcastProcessFunction):
         return BatchedKeyedBroadcastProcess(fn, wb)
     return BatchedKeyedProcess(fn, wb)
+
+
+def output_type(row_type: RowTypeInfo, settings: Settings):
+    """The type of a wrapped function's output stream of ``row_type`` rows: with batches,
+    ``Row`` of one array per field (``udfs.flink_batches.Outputs``)."""
+    if not settings.input_batch:
+        return row_type
+    return Types.ROW([Types.BASIC_ARRAY(t) if isinstance(t, BasicTypeInfo)
+                      else Types.OBJECT_ARRAY(t) for t in row_type.get_field_types()])
+
+
+def side_output(op: DataStream, tag: OutputTag, settings: Settings) -> DataStream:
+    """The side output ``tag`` of a wrapped function: in batches (``output_type``) when it
+    carries rows and batching is on."""
+    if settings.input_batch and isinstance(tag.type_info, RowTypeInfo):
+        tag = OutputTag(tag.tag_id, output_type(tag.type_info, settings))
+    return op.get_side_output(tag)
+
+
+def rows(stream: DataStream, settings: Settings) -> DataStream:
+    """A wrapped function's sink rows (``Row(topic, key, json)``) one by one again."""
+    if not settings.input_batch:
+        return stream
+    unbatch = getattr(get_gateway().jvm.io.connectmetrics.flink, "KeyGroupBatches$Unbatch")()
+    return DataStream(stream._j_data_stream.flatMap(
+        unbatch, OUTPUT_ROW_TYPE.get_java_type_info())).name("rows")

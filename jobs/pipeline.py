@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
-from jobs.batches import batched, entry, keyed_input, stream_type
+from jobs.batches import batched, entry, keyed_input, output_type, rows, side_output, stream_type
 from jobs.sources import SourceFactory, key_time_class
 from udfs.flink_agent_state import AgentStateFunction
 from udfs.flink_contact_state import ContactStateFunction
@@ -85,37 +85,39 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
         ct = ct if ct is not None else _empty(env, stream_type(settings))
         contacts = (keyed_input(ce, settings).connect(keyed_input(ct, settings))
                     .process(entry(ContactStateFunction(settings), settings),
-                             output_type=KEYED_TYPE)
+                             output_type=output_type(KEYED_TYPE, settings))
                     .name("contact state"))
-        outputs.append(contacts.get_side_output(OUTPUT_TAG))
-        agent_puts = batched(contacts.get_side_output(AGENT_PUT_TAG), settings, raw=False)
+        outputs.append(rows(side_output(contacts, OUTPUT_TAG, settings), settings))
+        agent_puts = batched(side_output(contacts, AGENT_PUT_TAG, settings), settings,
+                             raw=False)
     if ae is not None or agent_puts is not None:
         ae = ae if ae is not None else _empty(env, stream_type(settings))
         if agent_puts is None:
             agent_puts = _empty(env, stream_type(settings, raw=False))
         agents = (keyed_input(ae, settings).connect(keyed_input(agent_puts, settings, raw=False))
                   .process(entry(AgentStateFunction(settings), settings),
-                           output_type=OUTPUT_ROW_TYPE)
+                           output_type=output_type(OUTPUT_ROW_TYPE, settings))
                   .name("agent state"))
-        outputs.append(agents)
-        outputs.append(agents.get_side_output(OUTPUT_TAG))
+        outputs.append(rows(agents, settings))
+        outputs.append(rows(side_output(agents, OUTPUT_TAG, settings), settings))
     if contacts is not None:
         queue_puts = batched(contacts, settings, raw=False)
         if agents is not None:  # contacts_missed: the agents' MISSED/REJECTED, keyed by queue
             queue_puts = queue_puts.union(
-                batched(agents.get_side_output(MISSED_PUT_TAG), settings, raw=False))
+                batched(side_output(agents, MISSED_PUT_TAG, settings), settings, raw=False))
         queue_rows = (keyed_input(queue_puts, settings, raw=False)
                       .process(entry(QueueWindowsFunction(settings), settings),
-                               output_type=OUTPUT_ROW_TYPE)
+                               output_type=output_type(OUTPUT_ROW_TYPE, settings))
                       .name("queue windows"))
-        outputs.append(queue_rows)
+        outputs.append(rows(queue_rows, settings))
     if settings.report_windows:  # report intervals: rollups of the primary windows
-        primaries = [batched(op.get_side_output(REPORT_TAG), settings, raw=False)
+        primaries = [batched(side_output(op, REPORT_TAG, settings), settings, raw=False)
                      for op in (queue_rows, agents) if op is not None]
         first, rest = primaries[0], primaries[1:]
-        outputs.append(keyed_input(first.union(*rest) if rest else first, settings, raw=False)
-                       .process(entry(ReportWindowsFunction(settings), settings),
-                                output_type=OUTPUT_ROW_TYPE)
-                       .name("report windows"))
+        reports = (keyed_input(first.union(*rest) if rest else first, settings, raw=False)
+                   .process(entry(ReportWindowsFunction(settings), settings),
+                            output_type=output_type(OUTPUT_ROW_TYPE, settings))
+                   .name("report windows"))
+        outputs.append(rows(reports, settings))
     first, rest = outputs[0], outputs[1:]
     return first.union(*rest) if rest else first

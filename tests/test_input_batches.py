@@ -17,6 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from pyflink.common import Row
+from pyflink.datastream import OutputTag
 
 from tests.jobrun import run_dir
 from tests.reliability import (
@@ -30,10 +32,14 @@ from udfs.flink_batches import (
     BatchedKeyedBroadcastProcess,
     BatchedKeyedCoProcess,
     BatchedKeyedProcess,
+    Outputs,
     check_parallelism,
+    columns,
 )
 
 pytestmark = [pytest.mark.slow]
+
+SIDE, OTHER, CLOCK = OutputTag("side"), OutputTag("other"), OutputTag("clock")
 
 
 class FakeKeys:
@@ -49,34 +55,38 @@ class FakeKeys:
 
 
 class Echo:
-    """A wrapped function: each record comes back with the key current when it was handled."""
+    """A wrapped function: each record comes back with the key current when it was handled, on
+    the main output (input 1), on a side output (input 2), and as a clock number."""
 
     def __init__(self, keys: FakeKeys) -> None:
         self.keys = keys
 
-    def _echo(self, tag, value):
-        yield tag, value, self.keys.current[-1] if self.keys.current else None
+    def _key(self):
+        return self.keys.current[-1] if self.keys.current else None
 
     def process_element(self, value, ctx):
-        yield from self._echo("one", value)
+        yield Row(self._key(), value)
 
     def process_element1(self, value, ctx):
-        yield from self._echo(1, value)
+        yield Row(self._key(), value)
 
     def process_element2(self, value, ctx):
-        yield from self._echo(2, value)
+        yield SIDE, Row(self._key(), value)
+        yield CLOCK, 7
 
     def on_timer(self, timestamp, ctx):
-        yield "timer", timestamp, None
+        yield Row("timer", timestamp)
+        yield SIDE, Row("timer", timestamp)
 
 
-def test_each_record_of_a_batch_is_handled_under_its_own_key() -> None:
+def test_each_record_of_a_batch_is_handled_under_its_own_key_and_outputs_go_in_one_batch(
+) -> None:
     keys = FakeKeys()
     fn = BatchedKeyedProcess(Echo(keys))
     fn.keys = keys
     assert list(fn.process_element((("c1", "c2"), ("r1", "r2")), None)) == [
-        ("one", "r1", "c1"), ("one", "r2", "c2")]
-    assert list(fn.on_timer(5, None)) == [("timer", 5, None)]
+        Row(("c1", "c2"), ("r1", "r2"))]
+    assert list(fn.on_timer(5, None)) == [Row(("timer",), (5,)), (SIDE, Row(("timer",), (5,)))]
 
 
 def test_both_inputs_of_a_two_input_function_are_unpacked_under_their_keys() -> None:
@@ -84,9 +94,21 @@ def test_both_inputs_of_a_two_input_function_are_unpacked_under_their_keys() -> 
     fn = BatchedKeyedCoProcess(Echo(keys))
     fn.keys = keys
     assert list(fn.process_element1((("a1", "a2"), ("x", "y")), None)) == [
-        (1, "x", "a1"), (1, "y", "a2")]
-    assert list(fn.process_element2((("a3",), ("put",)), None)) == [(2, "put", "a3")]
-    assert keys.current == ["a1", "a2", "a3"]
+        Row(("a1", "a2"), ("x", "y"))]
+    # a side output in one batch per tag; what is not a Row (the clock) as it is, first
+    assert list(fn.process_element2((("a3", "a4"), ("put", "put2")), None)) == [
+        (CLOCK, 7), (CLOCK, 7), (SIDE, Row(("a3", "a4"), ("put", "put2")))]
+    assert keys.current == ["a1", "a2", "a3", "a4"]
+
+
+def test_outputs_of_several_streams_keep_their_order_within_each() -> None:
+    out = Outputs()
+    out.extend([Row("k1", 1, "a"), (SIDE, Row("s1", 1)), Row("k2", 2, "b"),
+                (OTHER, Row("o", 0)), (SIDE, Row("s2", 2))])
+    out.extend([Row("k3", 3, "c")])
+    assert out.batches() == [Row(("k1", "k2", "k3"), (1, 2, 3), ("a", "b", "c")),
+                             (SIDE, Row(("s1", "s2"), (1, 2))), (OTHER, Row(("o",), (0,)))]
+    assert columns([("a", 1)]) == Row(("a",), (1,))
 
 
 class Quiet:
@@ -129,7 +151,7 @@ def test_the_empty_batch_before_a_barrier_flushes_the_held_state_changes() -> No
     assert list(fn.process_element1(((), (), 1), None)) == []
     assert list(fn.process_element2(((), (), 1), None)) == []
     assert fn.write_back.count == 2 and keys.current == []  # nothing handled
-    assert list(fn.process_element1((("a1",), ("x",), 1), None)) == [(1, "x", "a1")]
+    assert list(fn.process_element1((("a1",), ("x",), 1), None)) == [Row(("a1",), ("x",))]
     assert fn.write_back.count == 2
     fn.write_back = None  # write-back off (unaligned checkpoints): a marker does nothing
     assert list(fn.process_element1(((), (), 1), None)) == []

@@ -12,12 +12,18 @@ has no backend to switch; ``jobs.config`` turns batching off there).
 
 An empty batch is the flush marker a batcher sends before each checkpoint barrier: the changes
 the function's cached states hold (``write_back_of``) are written then.
+
+Outputs go out in batches too (``Outputs``): what the function emits for one input batch, or
+one timer, reaches each output stream as one ``Row`` of field columns, one call into Java instead
+of one per record; Java splits it (``KeyGroupBatches.Unbatch`` before the sink, the ``Batcher``
+of the next keyed operator).
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
+from pyflink.common import Row
 from pyflink.datastream.functions import (
     KeyedBroadcastProcessFunction,
     KeyedCoProcessFunction,
@@ -90,17 +96,70 @@ class KeySwitch:
             yield value
 
 
-def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx):
-    """``process`` over the records of ``batch`` (a function may return None instead of a
-    generator when it emits nothing); the flush marker (no records) flushes ``write_back``."""
+def columns(rows: list) -> Row:
+    """Rows (their field lists) as one Row of one tuple per field: an output batch."""
+    return Row(*zip(*rows))
+
+
+class Outputs:
+    """What a function emits for one input batch or one timer, per output stream: the Rows of
+    the main output and of each side output, in their order, become one ``columns`` batch
+    each; an output that is not a Row (the live clock's numbers) goes out as it is."""
+
+    __slots__ = ("main", "side", "other")
+
+    def __init__(self):
+        self.main: list = []
+        self.side: dict = {}
+        self.other: list = []
+
+    def extend(self, outputs) -> None:
+        main, side = self.main, self.side
+        for out in outputs:
+            if type(out) is tuple:
+                tag, value = out
+                if type(value) is Row:
+                    rows = side.get(tag.tag_id)
+                    if rows is None:
+                        rows = side[tag.tag_id] = (tag, [])
+                    rows[1].append(value._values)
+                else:
+                    self.other.append(out)
+            else:
+                main.append(out._values)
+
+    def batches(self) -> list:
+        out = self.other
+        if self.main:
+            out.append(columns(self.main))
+        for tag, rows in self.side.values():
+            out.append((tag, columns(rows)))
+        return out
+
+
+def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx) -> list:
+    """The output batches of ``process`` over the records of ``batch`` (a function may return
+    None instead of a generator when it emits nothing); the flush marker (no records) flushes
+    ``write_back``."""
     if not batch[0]:
         if write_back is not None:
             write_back.flush()
-        return
+        return []
+    outputs = Outputs()
     for record in keys.records(batch):
         out = process(record, ctx)
         if out is not None:
-            yield from out
+            outputs.extend(out)
+    return outputs.batches()
+
+
+def _batches(out) -> list:
+    """The output batches of one call (a generator, or None)."""
+    if out is None:
+        return []
+    outputs = Outputs()
+    outputs.extend(out)
+    return outputs.batches()
 
 
 class _Batched:
@@ -124,33 +183,32 @@ class _Batched:
         self.inner.close()
 
     def on_timer(self, timestamp: int, ctx):
-        yield from self.inner.on_timer(timestamp, ctx)  # Flink made the timer's key current
+        # Flink made the timer's key current
+        return _batches(self.inner.on_timer(timestamp, ctx))
 
 
 class BatchedKeyedProcess(_Batched, KeyedProcessFunction):
     """A ``KeyedProcessFunction`` whose input comes in batches."""
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
-        yield from _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
+        return _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
 
 
 class BatchedKeyedBroadcastProcess(_Batched, KeyedBroadcastProcessFunction):
     """A ``KeyedBroadcastProcessFunction`` whose keyed input comes in batches."""
 
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        yield from _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
+        return _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
-        result = self.inner.process_broadcast_element(value, ctx)
-        if result is not None:
-            yield from result
+        return _batches(self.inner.process_broadcast_element(value, ctx))
 
 
 class BatchedKeyedCoProcess(_Batched, KeyedCoProcessFunction):
     """A ``KeyedCoProcessFunction`` whose two inputs come in batches."""
 
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from _each(self.keys, self.write_back, self.inner.process_element1, value, ctx)
+        return _each(self.keys, self.write_back, self.inner.process_element1, value, ctx)
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
-        yield from _each(self.keys, self.write_back, self.inner.process_element2, value, ctx)
+        return _each(self.keys, self.write_back, self.inner.process_element2, value, ctx)

@@ -3,6 +3,7 @@ package io.connectmetrics.flink;
 import java.util.ArrayList;
 import java.util.Arrays;
 
+import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -11,6 +12,7 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 import org.apache.flink.types.Row;
+import org.apache.flink.util.Collector;
 
 /**
  * Records on their way to a keyed Python operator, in batches of the key groups one subtask owns.
@@ -117,10 +119,27 @@ public final class KeyGroupBatches {
             Arrays.fill(latest, Long.MIN_VALUE);
         }
 
+        /**
+         * {@code Row(key, value)}, or the output batch of a Python operator,
+         * {@code Row([key0, ...], [value0, ...])} (see {@link Unbatch}): each record goes to the
+         * batch of its key's subtask.
+         */
         @Override
         public void processElement(StreamRecord<Row> element) {
             Row value = element.getValue();
-            String key = (String) value.getField(0);
+            Object first = value.getField(0);
+            if (first instanceof Object[]) {
+                Object[] keys = (Object[]) first;
+                Object[] values = (Object[]) value.getField(1);
+                for (int i = 0; i < keys.length; i++) {
+                    add((String) keys[i], values[i], element);
+                }
+            } else {
+                add((String) first, value.getField(1), element);
+            }
+        }
+
+        private void add(String key, Object value, StreamRecord<Row> element) {
             int index = subtask(key, maxParallelism, parallelism);
             ArrayList<Object> batch = groups[index];
             if (batch == null) {
@@ -128,7 +147,7 @@ public final class KeyGroupBatches {
                 pending++;
             }
             batch.add(key);
-            batch.add(value.getField(1));
+            batch.add(value);
             if (element.hasTimestamp() && element.getTimestamp() > latest[index]) {
                 latest[index] = element.getTimestamp();
             }
@@ -206,6 +225,34 @@ public final class KeyGroupBatches {
         public void finish() throws Exception {
             flushAll();
             super.finish();
+        }
+    }
+
+    /**
+     * The records of a Python operator's output batch: {@code Row([a0, a1, ...], [b0, ...], ...)}
+     * (one array per field, all of one length) becomes {@code Row(a0, b0, ...)},
+     * {@code Row(a1, b1, ...)}, ... in order. In thread mode a keyed Python operator hands each
+     * output stream one such batch per input batch or timer instead of one call into Java per
+     * record ({@code udfs/flink_batches.py}); sink-bound rows are split here, records for another
+     * keyed operator by its {@link Batcher}.
+     */
+    public static class Unbatch implements FlatMapFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void flatMap(Row batch, Collector<Row> out) {
+            int arity = batch.getArity();
+            Object[][] fields = new Object[arity][];
+            for (int f = 0; f < arity; f++) {
+                fields[f] = (Object[]) batch.getField(f);
+            }
+            for (int i = 0; i < fields[0].length; i++) {
+                Row row = new Row(arity);
+                for (int f = 0; f < arity; f++) {
+                    row.setField(f, fields[f][i]);
+                }
+                out.collect(row);
+            }
         }
     }
 }
