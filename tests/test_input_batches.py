@@ -51,7 +51,7 @@ class FakeKeys:
     def records(self, batch):
         for key, value in zip(batch[0], batch[1]):
             self.current.append(key)
-            yield value
+            yield key, value
 
 
 class Echo:
@@ -109,6 +109,46 @@ def test_outputs_of_several_streams_keep_their_order_within_each() -> None:
     assert out.batches() == [Row(("k1", "k2", "k3"), (1, 2, 3), ("a", "b", "c")),
                              (SIDE, Row(("s1", "s2"), (1, 2))), (OTHER, Row(("o",), (0,)))]
     assert columns([("a", 1)]) == Row(("a",), (1,))
+
+
+class FlinkContext:
+    """Flink's context as a wrapped function sees it: counts its calls into Java."""
+
+    def __init__(self) -> None:
+        self.watermark_reads, self.timers = 0, []
+
+    def timer_service(self):
+        return self
+
+    def current_watermark(self) -> int:
+        self.watermark_reads += 1
+        return 1_000
+
+    def register_event_time_timer(self, timestamp: int) -> None:
+        self.timers.append(timestamp)
+
+    def timestamp(self) -> int:
+        return 77
+
+
+class Timing:
+    """Reads the key, the watermark and registers a timer for every record."""
+
+    def process_element(self, value, ctx):
+        timers = ctx.timer_service()
+        timers.register_event_time_timer(timers.current_watermark() + value)
+        yield Row(ctx.get_current_key(), ctx.timestamp())
+
+
+def test_key_and_watermark_come_without_a_call_into_java_per_record() -> None:
+    keys, flink = FakeKeys(), FlinkContext()
+    fn = BatchedKeyedProcess(Timing())
+    fn.keys = keys
+    assert fn.process_element((("k1", "k2", "k1"), (1, 2, 3)), flink) == [
+        Row(("k1", "k2", "k1"), (77, 77, 77))]
+    assert flink.watermark_reads == 1 and flink.timers == [1_001, 1_002, 1_003]
+    fn.process_element((("k3",), (4,)), flink)
+    assert flink.watermark_reads == 2  # read again for the next batch: it may have moved
 
 
 class Quiet:

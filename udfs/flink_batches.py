@@ -86,14 +86,45 @@ class KeySwitch:
         self._backend.setCurrentKey(self._java_key(key))
 
     def records(self, batch):
-        """The values of ``batch`` (``Row(keys, values, parallelism)``), each with its key
-        current while the caller handles it."""
+        """(key, value) of each record of ``batch`` (``Row(keys, values, parallelism)``), its
+        key current while the caller handles it."""
         if batch[2] != self._parallelism:
             check_parallelism(batch[2], self._parallelism)
         set_key, java_key = self._backend.setCurrentKey, self._java_key
         for key, value in zip(batch[0], batch[1]):
             set_key(java_key(key))
-            yield value
+            yield key, value
+
+
+class BatchContext:
+    """The context a wrapped function gets for the records of one batch: the current key and
+    the watermark without a call into Java each (neither changes while one batch is handled:
+    the key is the record's, and a watermark comes between two calls), the rest from Flink's
+    context. It is its own timer service."""
+
+    __slots__ = ("ctx", "key", "_watermark")
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.key = None
+        self._watermark = None
+
+    def get_current_key(self):
+        return self.key
+
+    def timer_service(self):
+        return self
+
+    def current_watermark(self) -> int:
+        if self._watermark is None:
+            self._watermark = self.ctx.timer_service().current_watermark()
+        return self._watermark
+
+    def register_event_time_timer(self, timestamp: int) -> None:
+        self.ctx.timer_service().register_event_time_timer(timestamp)
+
+    def __getattr__(self, name):  # get_broadcast_state, timestamp, ...
+        return getattr(self.ctx, name)
 
 
 def columns(rows: list) -> Row:
@@ -145,9 +176,10 @@ def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx)
         if write_back is not None:
             write_back.flush()
         return []
-    outputs = Outputs()
-    for record in keys.records(batch):
-        out = process(record, ctx)
+    outputs, context = Outputs(), BatchContext(ctx)
+    for key, record in keys.records(batch):
+        context.key = key
+        out = process(record, context)
         if out is not None:
             outputs.extend(out)
     return outputs.batches()
