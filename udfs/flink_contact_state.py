@@ -14,6 +14,7 @@ from pyflink.common import Row, Types
 from pyflink.datastream.functions import KeyedCoProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
+from udfs.cached_state import CachedValue
 from udfs.contact_state import (
     APPLIED,
     DUPLICATE,
@@ -32,6 +33,7 @@ from udfs.contact_state import (
     queue_key,
     to_stored,
 )
+from udfs.flink_batches import write_back_of
 from udfs.flink_ingest import Ingest
 from udfs.flink_outputs import AGENT_PUT_TAG, OUTPUT_TAG
 from udfs.late import after_clearing_dead_letter, late_dead_letter
@@ -55,8 +57,11 @@ class ContactStateFunction(KeyedCoProcessFunction):
         self.ingest_ctrs = Ingest(STREAM_CTRS, settings)
 
     def open(self, runtime_context: RuntimeContext):
-        self.state = runtime_context.get_state(
-            ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY()))
+        # read from memory while recent, written at checkpoints with key-group batches
+        # (``udfs.cached_state``): a contact's few events come minutes apart
+        self.state = CachedValue(
+            runtime_context.get_state(ValueStateDescriptor("contact", Types.PICKLED_BYTE_ARRAY())),
+            decode=from_stored, encode=to_stored, write_back=write_back_of(runtime_context))
         self.ingest_events.open(runtime_context)
         self.ingest_ctrs.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("contacts")
@@ -86,12 +91,14 @@ class ContactStateFunction(KeyedCoProcessFunction):
         ingest = self.ingest_events if stream == STREAM_CONTACT_EVENTS else self.ingest_ctrs
         return OUTPUT_TAG, ingest.dead(d)  # counted per (stream, kind) with the parse errors
 
-    def _load(self) -> ContactState:
-        stored = self.state.value()
-        return ContactState() if stored is None else from_stored(stored)
+    def _load(self, key: str) -> ContactState:
+        """The contact's state (the cached object: decisions that refuse a record leave it as
+        it was, the others are followed by ``_finish``)."""
+        st = self.state.get(key)
+        return ContactState() if st is None else st
 
-    def _finish(self, st: ContactState, timer_before: int, outputs, ctx):
-        self.state.update(to_stored(st))
+    def _finish(self, key: str, st: ContactState, timer_before: int, outputs, ctx):
+        self.state.put(key, st)
         timer = cleanup_timer_ms(st, self.s.contact_retention_ms)
         if timer != timer_before:
             ctx.timer_service().register_event_time_timer(timer)
@@ -110,7 +117,8 @@ class ContactStateFunction(KeyedCoProcessFunction):
         if dead is not None:
             yield OUTPUT_TAG, dead
             return
-        st = self._load()
+        key = ctx.get_current_key()
+        st = self._load(key)
         outcome = contact_event_outcome(st, ev, self._closed(ctx, self.s.allowed_lateness_ms))
         if outcome == DUPLICATE:  # a repeat changes nothing, however late it comes
             self.counters["event_duplicates"].inc()
@@ -119,14 +127,15 @@ class ContactStateFunction(KeyedCoProcessFunction):
             yield self._refused(STREAM_CONTACT_EVENTS, outcome, raw, ev.contact_id)
             return
         timer_before = self._timer_before(st)
-        yield from self._finish(st, timer_before, on_contact_event(st, ev), ctx)
+        yield from self._finish(key, st, timer_before, on_contact_event(st, ev), ctx)
 
     def process_element2(self, raw, ctx: KeyedCoProcessFunction.Context):
         rec, dead = self.ingest_ctrs.parse(raw)
         if dead is not None:
             yield OUTPUT_TAG, dead
             return
-        st = self._load()
+        key = ctx.get_current_key()
+        st = self._load(key)
         timer_before = self._timer_before(st)
         outcome, outputs = on_ctr(st, rec, self.s.window_ms,
                                   self._closed(ctx, self.s.ctr_allowed_lateness_ms))
@@ -137,19 +146,19 @@ class ContactStateFunction(KeyedCoProcessFunction):
             yield self._refused(STREAM_CTRS, outcome, raw, rec.contact_id)
             return
         self.counters["facts" if outcome == FACT else "ctr_unchanged"].inc()
-        yield from self._finish(st, timer_before, outputs, ctx)
+        yield from self._finish(key, st, timer_before, outputs, ctx)
 
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
-        stored = self.state.value()
-        if stored is None:
+        key = ctx.get_current_key()
+        st = self.state.get(key)
+        if st is None:
             return
-        st = from_stored(stored)
         kept = on_cleanup(st, timestamp, self.s.contact_retention_ms, self.s.dedupe_retention_ms)
         if kept is None:
-            self.state.clear()
+            self.state.clear(key)
             return
         if kept is not st:  # just cleared: only the fingerprint stays
-            self.state.update(to_stored(kept))
+            self.state.put(key, kept)
         if kept.cleared:  # until forget_at (also when events came after the clearing)
             _, forget_at = cleanup_times(kept, self.s.contact_retention_ms,
                                          self.s.dedupe_retention_ms)
