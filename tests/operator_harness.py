@@ -151,10 +151,15 @@ class _Context:
 
 
 class Harness:
-    """One keyed operator instance (one or two inputs); ``out`` collects everything it emitted."""
+    """One keyed operator instance (one or two inputs); ``out`` collects everything it emitted.
 
-    def __init__(self, function: Any):
+    ``write_back``: the function's cached states hold their changes until ``flush`` (the flush
+    marker before a checkpoint barrier, ``udfs.cached_state``); ``data`` is then what a
+    checkpoint would hold, and ``restored`` starts a new instance from it."""
+
+    def __init__(self, function: Any, write_back: bool = False):
         self.fn = function
+        self.write_back = None
         self.data: dict = {}
         self.timers: list = []
         self.timer_set: set = set()
@@ -165,7 +170,30 @@ class Harness:
         self.watermark = MIN_WATERMARK
         self.out: list = []
         self.ctx = _Context(self)
-        function.open(_RuntimeContext(self))
+        context = _RuntimeContext(self)
+        if write_back:
+            from udfs.cached_state import WriteBack
+            from udfs.flink_batches import _WRITE_BACK
+
+            self.write_back = WriteBack(self._set_key)
+            setattr(context, _WRITE_BACK, self.write_back)
+        function.open(context)
+
+    def _set_key(self, key) -> None:
+        self.key = key
+
+    def flush(self) -> int:
+        """The flush marker: every held change is written (0 without write-back)."""
+        return 0 if self.write_back is None else self.write_back.flush(current=self.key)
+
+    def restored(self, function: Any) -> "Harness":
+        """A new instance of ``function`` restored from this one's state and timers (after a
+        ``flush``, that is a checkpoint), at the same watermark."""
+        h = Harness(function, write_back=self.write_back is not None)
+        h.data = pickle.loads(pickle.dumps(self.data))
+        h.timers, h.timer_set = list(self.timers), set(self.timer_set)
+        h.watermark = self.watermark
+        return h
 
     def _run(self, gen: Iterable) -> None:
         if gen is not None:

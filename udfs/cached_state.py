@@ -1,6 +1,6 @@
 """Keyed state behind bounded in-memory caches, written through or written back at checkpoints:
-a value state (``CachedValue``) and the slotted list states of pending messages
-(``CachedLists``).
+a value state (``CachedValue``), the slotted list states of pending messages (``CachedLists``)
+and the parts of an operator's own cached objects (``HeldParts``).
 
 Why: reading a ``PICKLED_BYTE_ARRAY`` state is a call into Java and an unpickle on every record
 (the live agent operator spent 2.3 % of all Python time there), and writing one is a pickle and
@@ -181,4 +181,45 @@ class CachedLists:
             self.empty.pop((key, slot))
         written = len(self.dirty)
         self.dirty, self.held = {}, 0
+        return written
+
+
+class HeldParts:
+    """Per key, an object the operator caches itself (the agent operator's ``AgentState``) and
+    the parts of it that changed since the last flush; at the flush ``write(obj, parts)`` writes
+    them under the key, from the object as it is then (a part changed ten times is written
+    once). The caller reads ``held(key)`` before Flink state on a miss of its own cache, which
+    may have evicted the object since."""
+
+    def __init__(self, write: Callable[[object, set], None], write_back: WriteBack,
+                 max_dirty: int = MAX_DIRTY):
+        self.write_parts = write
+        self.write_back = write_back
+        self.max_dirty = max_dirty
+        #: key -> (object, parts changed)
+        self.dirty: dict = {}
+        write_back.values.append(self)
+
+    def mark(self, key, obj, parts) -> None:
+        entry = self.dirty.get(key)
+        if entry is None:
+            entry = self.dirty[key] = (obj, set())
+        entry[1].update(parts)
+        if len(self.dirty) >= self.max_dirty:
+            self.write_back.flush(current=key)
+
+    def held(self, key):
+        entry = self.dirty.get(key)
+        return None if entry is None else entry[0]
+
+    def drop(self, key) -> None:
+        """The key's state is cleared: nothing of it is left to write."""
+        self.dirty.pop(key, None)
+
+    def write(self, set_key: Callable[[object], None]) -> int:
+        for key, (obj, parts) in self.dirty.items():
+            set_key(key)
+            self.write_parts(obj, parts)
+        written = len(self.dirty)
+        self.dirty = {}
         return written

@@ -21,8 +21,11 @@ with how far the contact streams ran ahead of the agent stream):
   the timer that releases them (an in-memory index says which timers release facts);
 - the deserialized ``AgentState`` of recently used agents is kept in a bounded LRU
   (``self.cache``), so reads cost nothing. Safe because this operator instance is the only writer
-  of its keys' state, every mutation is written through, and a restore creates a new instance
-  with an empty cache.
+  of its keys' state, every mutation is written (through, or at the next flush marker), and a
+  restore creates a new instance with an empty cache;
+- with key-group batches (write-back, ``udfs.cached_state``) the timeline, history and window
+  entries an agent changed are written once per checkpoint, at the flush marker, instead of at
+  every event (``HeldParts``); the waiting facts are written through.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ from udfs.agent_state import (
     retract_ctr,
     stored_history,
 )
+from udfs.cached_state import HeldParts
+from udfs.flink_batches import write_back_of
 from udfs.flink_ingest import Ingest
 from udfs.flink_outputs import (
     MISSED_PUT_TAG,
@@ -88,6 +93,8 @@ from udfs.windows import fire_time, is_fired
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
 AGENT_CACHE_SIZE = 4096  # deserialized agents kept in memory per operator instance
+#: the parts of an agent's state besides its windows (``_store``)
+POINTS, HISTORY = "points", "history"
 log = logging.getLogger(__name__)
 
 
@@ -97,6 +104,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.cache_size = cache_size
         self.points = self.history = self.windows = self.pending = None
         self.cache: LruCache = LruCache(cache_size)
+        self.held: Optional[HeldParts] = None
         self.timers = RegisteredTimers()
         self.counters: dict = {}
         self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
@@ -109,6 +117,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
         self.cache = LruCache(self.cache_size)
+        write_back = write_back_of(runtime_context)
+        self.held = None if write_back is None else HeldParts(self._write, write_back)
         self.timers = RegisteredTimers()
         self.ingest.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("agents")
@@ -119,6 +129,10 @@ class AgentStateFunction(KeyedCoProcessFunction):
     # -- state ------------------------------------------------------------------------------
     def _load(self, agent_arn: str) -> AgentState:
         st = self.cache.get(agent_arn)
+        if st is None and self.held is not None:
+            st = self.held.held(agent_arn)  # evicted from the cache with changes unwritten
+            if st is not None:
+                self.cache.put(agent_arn, st)
         if st is None:
             st = AgentState()
             restore_points(st, self.points.get() or ())
@@ -137,14 +151,29 @@ class AgentStateFunction(KeyedCoProcessFunction):
             self.cache.put(agent_arn, st)
         return st
 
-    def _store(self, st: AgentState, points: bool = False, history: bool = False,
-               windows=()) -> None:
-        """Write the parts that changed; ``windows``: starts of the windows that changed."""
+    def _store(self, agent_arn: str, st: AgentState, points: bool = False,
+               history: bool = False, windows=()) -> None:
+        """Note the parts that changed (written now, or at the next flush marker); ``windows``:
+        starts of the windows that changed."""
+        if self.held is None:
+            self._write(st, {POINTS} if points else (), history, windows)
+            return
+        parts = [*windows]
         if points:
-            self.points.update(st.points)
+            parts.append(POINTS)
         if history:
+            parts.append(HISTORY)
+        if parts:
+            self.held.mark(agent_arn, st, parts)
+
+    def _write(self, st: AgentState, parts, history: bool = False, windows=()) -> None:
+        """Write the parts of ``st`` named in ``parts`` (``POINTS``, ``HISTORY``, window starts)
+        and those given as ``history`` and ``windows``, for the current key."""
+        if POINTS in parts:
+            self.points.update(st.points)
+        if history or HISTORY in parts:
             self.history.update(stored_history(st))
-        for ws in windows:
+        for ws in (*windows, *(p for p in parts if type(p) is int)):
             ctrs, emitted, frozen = st.ctrs.get(ws), st.emitted.get(ws), st.frozen.get(ws)
             if ctrs is None and emitted is None and frozen is None:
                 self.windows.remove(ws)
@@ -156,6 +185,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
     def _drop(self, agent_arn: str) -> None:
         """The agent is quiet past its retention with nothing left to emit (SPEC §3)."""
         self.cache.pop(agent_arn)
+        if self.held is not None:
+            self.held.drop(agent_arn)
         self.points.clear()
         self.history.clear()
         self.windows.clear()
@@ -222,7 +253,10 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if inserted is None:
             self.counters["event_duplicates"].inc()
             return
-        self.points.add(inserted.point)
+        if self.held is None:
+            self.points.add(inserted.point)
+        else:  # the whole timeline once at the flush: one write for all events until then
+            self.held.mark(agent_arn, st, (POINTS,))
         for put in missed_puts(agent_arn, ev.event_ms, ev.contacts, inserted.moved):
             yield MISSED_PUT_TAG, keyed_row(missed_key(put), put)
         timer = window_timer(ev.event_ms, self.s.window_ms)
@@ -230,7 +264,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
             ctx.timer_service().register_event_time_timer(timer)
         rows, changed = self._window_rows(agent_arn, st,
                                           refresh_windows(ev.event_ms, wm, self.s.window_ms))
-        self._store(st, history=inserted.configs or inserted.missed, windows=changed)
+        self._store(agent_arn, st, history=inserted.configs or inserted.missed, windows=changed)
         yield from rows
 
     # -- contact-fact puts ------------------------------------------------------------------
@@ -245,7 +279,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         st = self._load(agent_arn)
         outcome = plan_put(st, put, wm, self.s)
         if outcome != APPLY:
-            yield from self._unapplied(st, put, outcome)
+            yield from self._unapplied(agent_arn, st, put, outcome)
             return
         w = self.s.window_ms
         if rec is None:
@@ -260,10 +294,10 @@ class AgentStateFunction(KeyedCoProcessFunction):
             rows = self._window_emission(agent_arn, st, ws)
         else:
             ctx.timer_service().register_event_time_timer(fire_time(ws, w))
-        self._store(st, windows=(ws,))
+        self._store(agent_arn, st, windows=(ws,))
         yield from rows
 
-    def _unapplied(self, st: AgentState, put, outcome: str):
+    def _unapplied(self, agent_arn: str, st: AgentState, put, outcome: str):
         """A put into a window closed for good, or the upsert of such a retraction's revision:
         counted, logged, and its fact dead-lettered; the old copy keeps counting."""
         if put.record is None:
@@ -271,11 +305,11 @@ class AgentStateFunction(KeyedCoProcessFunction):
             log.warning("agent %s: retraction of contact %s (revision %d) into a closed window "
                         "not applied; its revision is rejected", put.agent_arn, put.contact_id,
                         put.revision)
-            self._store(st, history=True)
+            self._store(agent_arn, st, history=True)
             return
         self.counters["late_puts" if outcome == LATE else "rejected_puts"].inc()
         if outcome != LATE:
-            self._store(st, history=True)
+            self._store(agent_arn, st, history=True)
         yield self._late_row(STREAM_CTRS, record_json(put.record), put.contact_id)
 
     def _join_or_wait(self, st: AgentState, revision: int, rec, wm: int, ctx):
@@ -317,5 +351,5 @@ class AgentStateFunction(KeyedCoProcessFunction):
             self._drop(agent_arn)
         else:
             changed = (*after.windows, ws) if rows else after.windows
-            self._store(st, after.pruned.points, after.pruned.history, changed)
+            self._store(agent_arn, st, after.pruned.points, after.pruned.history, changed)
         return rows
