@@ -17,8 +17,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from pyflink.common import Row
+from pyflink.common import Row, Types
 from pyflink.datastream import OutputTag
+from pyflink.datastream.state import ValueStateDescriptor
 
 from tests.jobrun import run_dir
 from tests.reliability import (
@@ -29,13 +30,17 @@ from tests.reliability import (
     simulate_hour,
 )
 from udfs.flink_batches import (
+    FLINK_KEY,
     BatchedKeyedBroadcastProcess,
     BatchedKeyedCoProcess,
     BatchedKeyedProcess,
+    KeyedStates,
+    KeySwitch,
     Outputs,
     check_parallelism,
     columns,
 )
+from udfs.memo import Memo
 
 pytestmark = [pytest.mark.slow]
 
@@ -52,6 +57,12 @@ class FakeKeys:
         for key, value in zip(batch[0], batch[1]):
             self.current.append(key)
             yield key, value
+
+    def ensure(self) -> None:
+        pass
+
+    def timer(self) -> None:
+        pass
 
 
 class Echo:
@@ -149,6 +160,107 @@ def test_key_and_watermark_come_without_a_call_into_java_per_record() -> None:
     assert flink.watermark_reads == 1 and flink.timers == [1_001, 1_002, 1_003]
     fn.process_element((("k3",), (4,)), flink)
     assert flink.watermark_reads == 2  # read again for the next batch: it may have moved
+
+
+class JavaRow:
+    def __init__(self, arity: int) -> None:
+        self.fields = [None] * arity
+
+    def setField(self, i: int, value) -> None:  # noqa: N802 (Java's name)
+        self.fields[i] = value
+
+
+class Backend:
+    """The Java keyed state backend: its current key, and every switch."""
+
+    def __init__(self) -> None:
+        self.switches: list = []
+
+    def setCurrentKey(self, row: JavaRow) -> None:  # noqa: N802 (Java's name)
+        self.switches.append(row.fields[0])
+
+
+class State:
+    """A keyed ValueState of Flink: notes under which key each call ran."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend, self.calls = backend, []
+
+    def value(self):
+        self.calls.append(("value", self.backend.switches[-1]))
+
+    def update(self, v) -> None:
+        self.calls.append(("update", self.backend.switches[-1], v))
+
+
+def lazy_switch() -> KeySwitch:
+    """A ``KeySwitch`` on a fake backend (the real one needs the embedded JVM)."""
+    keys = KeySwitch.__new__(KeySwitch)
+    keys._parallelism, keys._backend, keys._keys, keys._row = 1, Backend(), Memo(16), JavaRow
+    keys.pending = keys.current = FLINK_KEY
+    return keys
+
+
+class Cached:
+    """Reads its state only for keys it has not seen (a cache), and registers a timer for
+    records with a value over 10."""
+
+    def __init__(self) -> None:
+        self.seen: set = set()
+
+    def open(self, runtime_context) -> None:
+        self.state = runtime_context.get_state(
+            ValueStateDescriptor("s", Types.PICKLED_BYTE_ARRAY()))
+
+    def process_element(self, value, ctx):
+        key = ctx.get_current_key()
+        if key not in self.seen:
+            self.seen.add(key)
+            self.state.value()
+        if value > 10:
+            ctx.timer_service().register_event_time_timer(value)
+        return None
+
+    def on_timer(self, timestamp, ctx):
+        self.state.update(timestamp)
+        return None
+
+
+class Flink:
+    def __init__(self) -> None:
+        self.timers: list = []
+
+    def timer_service(self):
+        return self
+
+    def register_event_time_timer(self, t: int) -> None:
+        self.timers.append(t)
+
+    def get_state(self, descriptor):
+        return self.made
+
+    def get_metrics_group(self):
+        return None
+
+
+def test_a_key_is_made_current_in_java_only_for_a_state_call_or_a_timer() -> None:
+    keys, flink = lazy_switch(), Flink()
+    flink.made = state = State(keys._backend)
+    fn = BatchedKeyedProcess(Cached())
+    fn.keys = keys
+    fn.inner.open(KeyedStates(flink, keys))
+    fn.process_element((("a", "a", "b", "a", "c"), (1, 2, 3, 4, 50), 1), flink)
+    # a: read once; a again: cached; b: read; a: cached, no switch; c: read and a timer
+    assert keys._backend.switches == ["a", "b", "c"]
+    assert state.calls == [("value", "a"), ("value", "b"), ("value", "c")] and flink.timers == [50]
+    keys._backend.switches.append("kg0")  # Flink keys each batch by its representative
+    fn.process_element((("c", "b"), (11, 60), 1), flink)  # so c is switched to again
+    assert keys._backend.switches == ["a", "b", "c", "kg0", "c", "b"]
+    keys._backend.switches.append("t")  # Flink makes a timer's key current by itself ...
+    fn.on_timer(60, flink)
+    assert state.calls[-1] == ("update", "t", 60)  # ... and the state call runs under it
+    fn.process_element((("b",), (99,), 1), flink)  # b again: Flink's current key is "t" now
+    assert keys._backend.switches[-1] == "b" and flink.timers[-1] == 99
 
 
 class Quiet:

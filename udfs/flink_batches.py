@@ -58,9 +58,18 @@ def write_back_of(runtime_context: RuntimeContext) -> Optional[WriteBack]:
     return getattr(runtime_context, _WRITE_BACK, None)
 
 
+#: ``KeySwitch.current`` while a timer runs: the key Flink made current itself
+FLINK_KEY = object()
+
+
 class KeySwitch:
     """Sets the current key of an operator's keyed state backend: ``Row(key)``, the key
-    PyFlink's ``KeyByKeySelector`` makes (``KeyGroupBatches.key`` in Java)."""
+    PyFlink's ``KeyByKeySelector`` makes (``KeyGroupBatches.key`` in Java).
+
+    Lazily: a record's key (``pending``) is made current in Java only when the function calls
+    its keyed state or registers a timer (``ensure``, through ``KeyedStates`` and
+    ``BatchContext``), since a record that the function handles from its caches alone needs no
+    call into Java at all."""
 
     def __init__(self, runtime_context: RuntimeContext):
         # PyFlink 2.2's thread-mode get_number_of_parallel_subtasks calls a method Flink 2
@@ -73,6 +82,7 @@ class KeySwitch:
         self._row = findClass("org.apache.flink.types.Row")
         self._backend = runtime_context.get_keyed_state_backend()._keyed_state_backend
         self._keys = Memo(KEY_CACHE)
+        self.pending = self.current = FLINK_KEY
 
     def _java_key(self, key: str):
         """A Java ``Row(key)`` per key, made once (never changed: the state maps keep it)."""
@@ -83,17 +93,77 @@ class KeySwitch:
         return j
 
     def set(self, key: str) -> None:
+        """Make ``key`` current now (a flush writing each key's changes)."""
         self._backend.setCurrentKey(self._java_key(key))
+        self.pending = self.current = key
+
+    def ensure(self) -> None:
+        """Make the record's key current in Java, unless it is already."""
+        if self.pending is not self.current and self.pending != self.current:
+            self._backend.setCurrentKey(self._java_key(self.pending))
+            self.current = self.pending
+
+    def timer(self) -> None:
+        """A timer fires: Flink made its key current (the function reads it from the context)."""
+        self.pending = self.current = FLINK_KEY
 
     def records(self, batch):
         """(key, value) of each record of ``batch`` (``Row(keys, values, parallelism)``), its
-        key current while the caller handles it."""
+        key the one ``ensure`` makes current while the caller handles it."""
         if batch[2] != self._parallelism:
             check_parallelism(batch[2], self._parallelism)
-        set_key, java_key = self._backend.setCurrentKey, self._java_key
+        self.current = FLINK_KEY  # Flink made the batch's representative key current
         for key, value in zip(batch[0], batch[1]):
-            set_key(java_key(key))
+            self.pending = key
             yield key, value
+
+
+class KeyedStates:
+    """The runtime context a wrapped function opens with: every keyed state it gets makes the
+    record's key current before each call (``KeySwitch.ensure``); the rest is Flink's."""
+
+    def __init__(self, runtime_context: RuntimeContext, keys: KeySwitch):
+        self._context = runtime_context
+        self._keys = keys
+
+    def _on_key(self, state):
+        return OnKey(state, self._keys.ensure)
+
+    def get_state(self, descriptor):
+        return self._on_key(self._context.get_state(descriptor))
+
+    def get_list_state(self, descriptor):
+        return self._on_key(self._context.get_list_state(descriptor))
+
+    def get_map_state(self, descriptor):
+        return self._on_key(self._context.get_map_state(descriptor))
+
+    def get_reducing_state(self, descriptor):
+        return self._on_key(self._context.get_reducing_state(descriptor))
+
+    def get_aggregating_state(self, descriptor):
+        return self._on_key(self._context.get_aggregating_state(descriptor))
+
+    def __getattr__(self, name):
+        return getattr(self._context, name)
+
+
+class OnKey:
+    """A keyed state whose calls first make the record's key current (``KeyedStates``)."""
+
+    __slots__ = ("_state", "_ensure")
+
+    def __init__(self, state, ensure):
+        self._state = state
+        self._ensure = ensure
+
+    def __getattr__(self, name):
+        method, ensure = getattr(self._state, name), self._ensure
+
+        def on_key(*args):
+            ensure()
+            return method(*args)
+        return on_key
 
 
 class BatchContext:
@@ -102,10 +172,11 @@ class BatchContext:
     the key is the record's, and a watermark comes between two calls), the rest from Flink's
     context. It is its own timer service."""
 
-    __slots__ = ("ctx", "key", "_watermark")
+    __slots__ = ("ctx", "keys", "key", "_watermark")
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, keys: KeySwitch):
         self.ctx = ctx
+        self.keys = keys
         self.key = None
         self._watermark = None
 
@@ -121,6 +192,7 @@ class BatchContext:
         return self._watermark
 
     def register_event_time_timer(self, timestamp: int) -> None:
+        self.keys.ensure()
         self.ctx.timer_service().register_event_time_timer(timestamp)
 
     def __getattr__(self, name):  # get_broadcast_state, timestamp, ...
@@ -176,7 +248,7 @@ def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx)
         if write_back is not None:
             write_back.flush()
         return []
-    outputs, context = Outputs(), BatchContext(ctx)
+    outputs, context = Outputs(), BatchContext(ctx, keys)
     for key, record in keys.records(batch):
         context.key = key
         out = process(record, context)
@@ -206,16 +278,17 @@ class _Batched:
 
     def open(self, runtime_context: RuntimeContext):
         self.keys = KeySwitch(runtime_context)
+        states = KeyedStates(runtime_context, self.keys)
         if self.use_write_back:
             self.write_back = WriteBack(self.keys.set)
-            setattr(runtime_context, _WRITE_BACK, self.write_back)
-        self.inner.open(runtime_context)
+            setattr(states, _WRITE_BACK, self.write_back)
+        self.inner.open(states)
 
     def close(self):
         self.inner.close()
 
     def on_timer(self, timestamp: int, ctx):
-        # Flink made the timer's key current
+        self.keys.timer()
         return _batches(self.inner.on_timer(timestamp, ctx))
 
 
