@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from udfs.cached_state import CachedLists, CachedValue, WriteBack
+from udfs.cached_state import CachedLists, CachedValue, HeldParts, WriteBack
 
 
 class FakeKeyedValue:
@@ -197,3 +197,23 @@ def test_too_many_held_items_are_written_at_once() -> None:
         lists.add(key, 0, item)
     assert slots[0].values == {"a": [1, 3], "b": [2]} and slots[0].key == "a"
     assert lists.held == 0 and lists.dirty == {}
+
+
+def test_held_parts_write_the_union_of_changed_parts_once_from_the_object_as_it_is() -> None:
+    writes: list = []
+    backend = Backend(FakeKeyedValue())
+    held = HeldParts(lambda obj, parts: writes.append((backend.states[0].key, dict(obj),
+                                                        sorted(map(str, parts)))),
+                     WriteBack(backend.set_key), max_dirty=3)
+    a = {"n": 1}
+    held.mark("a", a, ("points",))
+    a["n"] = 2  # changed again in place: written once, as it is at the flush
+    held.mark("a", a, (60_000, "points"))
+    held.mark("b", {"n": 9}, ("history",))
+    assert held.held("a") is a and held.held("c") is None and writes == []
+    held.drop("b")  # cleared: nothing of it is written
+    assert held.write_back.flush(current="a") == 1
+    assert writes == [("a", {"n": 2}, ["60000", "points"])] and held.dirty == {}
+    for key in ("x", "y", "z"):  # the third changed key writes all of them at once
+        held.mark(key, {}, ("points",))
+    assert [w[0] for w in writes[1:]] == ["x", "y", "z"] and backend.states[0].key == "z"

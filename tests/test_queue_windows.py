@@ -347,13 +347,17 @@ def test_window_times_keep_windows_for_the_ctr_lateness_and_seal_signals_earlier
     assert windows_due(T0, minute, lateness, lateness).seal is None
 
 
-def test_queue_key_keeps_windows_for_late_ctrs_and_nothing_after_its_retention() -> None:
+@pytest.mark.parametrize("write_back", [False, True])
+def test_queue_key_keeps_windows_for_late_ctrs_and_nothing_after_its_retention(
+        write_back: bool) -> None:
+    """Also with the windows held in memory until the flush marker (``write_back``): the same
+    rows, the same checkpointed window after a flush, nothing left after the retention."""
     from tests.operator_harness import Harness
     from udfs.flink_queue_windows import QueueWindowsFunction
     from udfs.settings import Settings
 
     settings = Settings()  # 15 min allowed lateness, 2 h CTR allowed lateness
-    h = Harness(QueueWindowsFunction(settings))
+    h = Harness(QueueWindowsFunction(settings), write_back=write_back)
     key = f"{QUEUE_A}|VOICE"
     first = ctr("c1", at=T0 + 40 * S)
     h.element(key, QueuePut(QUEUE_A, "VOICE", first.event_ms, "c1", first))
@@ -363,6 +367,7 @@ def test_queue_key_keeps_windows_for_late_ctrs_and_nothing_after_its_retention()
     assert '"revision":1' in row[2] and '"contacts_queued_by_enqueue":1' in row[2]
     # past the allowed lateness: the signals are sealed into counts, a signal put is refused
     h.advance(T0 + 60 * S - 1 + settings.allowed_lateness_ms)
+    assert h.flush() == (2 if write_back else 0)  # the window and the queue's name
     win = h.data[("queue-windows", key)][T0]
     assert (win.sealed, win.queued, win.missed) == ((1, 0, 0), set(), set())
     h.element(key, SignalPut(Signal(QUEUED, QUEUE_A, "VOICE", T0 + 20 * S), "c3", True))
@@ -376,3 +381,4 @@ def test_queue_key_keeps_windows_for_late_ctrs_and_nothing_after_its_retention()
     # past the CTR allowed lateness nothing of the key is left: no window, no name, no timer
     h.advance(T0 + 60 * S - 1 + settings.ctr_allowed_lateness_ms)
     assert h.data == {} and h.timers == []
+    assert h.flush() == 0 and h.data == {} and len(h.fn.cache) == 0

@@ -216,6 +216,13 @@ class HeldParts:
         """The key's state is cleared: nothing of it is left to write."""
         self.dirty.pop(key, None)
 
+    def write_now(self, key) -> None:
+        """Write the key's held parts at once, under the current key (which must be ``key``):
+        before the caller asks Flink state a question about all of the key's entries."""
+        entry = self.dirty.pop(key, None)
+        if entry is not None:
+            self.write_parts(*entry)
+
     def write(self, set_key: Callable[[object], None]) -> int:
         for key, (obj, parts) in self.dirty.items():
             set_key(key)

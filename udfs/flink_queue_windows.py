@@ -5,16 +5,26 @@ touches one window only. A timer at the window's end emits it; updates to an alr
 re-emit it at once if its numbers changed; a timer at end + allowed lateness seals its early
 signals and one at end + CTR allowed lateness drops it (``udfs.queue_windows.window_times``). The
 queue's name (for windows without a named CTR) goes with the key's last window.
+
+The windows read are kept in memory per key (a bounded LRU of keys; a window's pickled contacts
+grow with its traffic, and every put used to read and write the whole window), and with
+key-group batches their changes are written once per checkpoint, at the flush marker
+(``udfs.cached_state.HeldParts``), like the queue's name.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 from pyflink.common import Types
 from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
+from udfs.cached_state import CachedValue, HeldParts
 from udfs.contact_state import QueuePut
+from udfs.flink_batches import write_back_of
 from udfs.flink_outputs import REPORT_TAG, keyed_row, output_row
+from udfs.lru import LruCache
 from udfs.missed_contacts import MissedPut
 from udfs.output_records import queue_record
 from udfs.queue_windows import (
@@ -32,6 +42,9 @@ from udfs.reports.records import queue_message
 from udfs.settings import QUEUE, Settings
 from udfs.windows import is_fired, window_start
 
+#: (queue, channel) keys whose windows are kept in memory per operator instance
+QUEUE_CACHE_SIZE = 1024
+
 
 class QueueWindowsFunction(KeyedProcessFunction):
     def __init__(self, settings: Settings):
@@ -39,18 +52,58 @@ class QueueWindowsFunction(KeyedProcessFunction):
         self.windows = None
         self.name = None
         self.late_puts = None
+        self.cache: LruCache = LruCache(QUEUE_CACHE_SIZE)
+        self.held: Optional[HeldParts] = None
 
     def open(self, runtime_context: RuntimeContext):
+        write_back = write_back_of(runtime_context)
         self.windows = runtime_context.get_map_state(
             MapStateDescriptor("queue-windows", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
-        self.name = runtime_context.get_state(
-            ValueStateDescriptor("queue-name", Types.STRING()))
+        self.name = CachedValue(runtime_context.get_state(
+            ValueStateDescriptor("queue-name", Types.STRING())), write_back=write_back)
         self.late_puts = runtime_context.get_metrics_group().add_group("queues").counter(
             "late_puts")
+        self.cache = LruCache(QUEUE_CACHE_SIZE)
+        self.held = None if write_back is None else HeldParts(self._write, write_back)
+
+    # -- state: {window start: QueueWindow, or None when it has none} per key, in memory ------
+    def _windows_of(self, key: str) -> dict:
+        """The key's windows read so far (a window not in it is read from Flink state)."""
+        known = self.cache.get(key)
+        if known is None:
+            known = (self.held.held(key) if self.held is not None else None) or {}
+            self.cache.put(key, known)
+        return known
+
+    def _get(self, key: str, ws: int) -> Optional[QueueWindow]:
+        known = self._windows_of(key)
+        win = known.get(ws)
+        if win is None and ws not in known:
+            win = self.windows.get(ws)
+            if win is not None:  # (an absent window is not remembered: memory stays bounded)
+                known[ws] = win
+        return win
+
+    def _put(self, key: str, ws: int, win: Optional[QueueWindow]) -> None:
+        """Store (None: remove) a window: now, or at the next flush marker."""
+        known = self._windows_of(key)
+        known[ws] = win
+        if self.held is None:
+            self._write(known, (ws,))
+        else:
+            self.held.mark(key, known, (ws,))
+
+    def _write(self, known: dict, starts) -> None:
+        for ws in starts:
+            win = known.get(ws)
+            if win is None:
+                self.windows.remove(ws)
+            else:
+                self.windows.put(ws, win)
 
     def _emit(self, key: str, ws: int, win: QueueWindow) -> list:
         """The window's record (and its report-interval message), if it must be emitted."""
-        emission = next_emission(win, self.s.thresholds, self.name.value())
+        emission = next_emission(win, self.s.thresholds, self.name.get(key))
         if emission is None:
             return []
         revision, name, numbers, totals = emission
@@ -67,22 +120,20 @@ class QueueWindowsFunction(KeyedProcessFunction):
         s = self.s
         return window_times(ws, s.window_ms, s.allowed_lateness_ms, s.ctr_allowed_lateness_ms)
 
-    def _times(self, ws: int):
-        s = self.s
-        return window_times(ws, s.window_ms, s.allowed_lateness_ms, s.ctr_allowed_lateness_ms)
-
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         w = self.s.window_ms
         kind = type(value)
+        key = ctx.get_current_key()
         if kind is QueuePut:
             ws = window_start(value.ts_ms, w)
-            if value.record is not None and value.record.queue_name:
-                self.name.update(value.record.queue_name)
+            name = None if value.record is None else value.record.queue_name
+            if name and self.name.get(key) != name:
+                self.name.put(key, name)
         elif kind is MissedPut:
             ws = window_start(value.ts_ms, w)
         else:
             ws = window_start(value.signal.ts_ms, w)
-        win = self.windows.get(ws)
+        win = self._get(key, ws)
         wm = ctx.timer_service().current_watermark()
         if win is None:
             times = self._times(ws)
@@ -102,24 +153,29 @@ class QueueWindowsFunction(KeyedProcessFunction):
                   else apply_signal_put(win, value)):
             self.late_puts.inc()
             return
-        rows = self._emit(ctx.get_current_key(), ws, win) if is_fired(ws, wm, w) else ()
-        self.windows.put(ws, win)
+        rows = self._emit(key, ws, win) if is_fired(ws, wm, w) else ()
+        self._put(key, ws, win)
         yield from rows
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         s = self.s
+        key = ctx.get_current_key()
         due = windows_due(timestamp, s.window_ms, s.allowed_lateness_ms, s.ctr_allowed_lateness_ms)
-        win = self.windows.get(due.fire)
+        win = self._get(key, due.fire)
         if win is not None:
-            rows = self._emit(ctx.get_current_key(), due.fire, win)
-            self.windows.put(due.fire, win)
+            rows = self._emit(key, due.fire, win)
+            self._put(key, due.fire, win)
             yield from rows
         if due.seal is not None:
-            win = self.windows.get(due.seal)
+            win = self._get(key, due.seal)
             if win is not None:
                 seal_signals(win)
-                self.windows.put(due.seal, win)
-        if self.windows.contains(due.drop):
-            self.windows.remove(due.drop)
+                self._put(key, due.seal, win)
+        if self._get(key, due.drop) is not None:
+            self._put(key, due.drop, None)
+            if self.held is not None:
+                self.held.write_now(key)  # Flink state answers for all of the key's windows
+            self._windows_of(key).pop(due.drop, None)  # removed from Flink state too
             if self.windows.is_empty():  # the key is quiet past its retention: nothing stays
-                self.name.clear()
+                self.name.clear(key)
+                self.cache.pop(key)
