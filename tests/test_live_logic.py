@@ -6,7 +6,15 @@ import pickle
 
 from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import AgentLive, activity, on_agent_event, on_timeout, share_of
-from udfs.live.contact_live import ContactLive, on_contact_event, on_ctr, on_retention
+from udfs.live.contact_live import (
+    NOT_MINE,
+    ContactLive,
+    on_contact_event,
+    on_ctr,
+    on_retention,
+    on_retention_timer,
+    retention_timer,
+)
 from udfs.live.messages import (
     AgentShare,
     AgentView,
@@ -321,3 +329,17 @@ def test_an_agents_deadline_is_its_timeout_online_and_its_forgetting_offline() -
     assert next_deadline(st, 240_000) == 241_000
     st.online, st.offline_since_ms = False, 5_000
     assert next_deadline(st, 240_000) == 245_000
+
+
+def test_a_contact_has_one_retention_timer_that_waits_again_when_its_events_moved_it() -> None:
+    day = 24 * 3600 * 1000
+    st = ContactLive(last_seen_ms=10_000)
+    assert retention_timer(st, day) == 60_000 + day  # rounded up to the minute
+    st.last_seen_ms = 190_000  # three more minutes of events: no timer of their own
+    assert retention_timer(st, day) is None and st.cleanup_ms == 240_000 + day
+    assert on_retention_timer(st, 60_000 + day) == 240_000 + day  # early: waits again
+    assert on_retention_timer(st, 60_000 + day) == NOT_MINE  # (a second firing: not its timer)
+    assert on_retention_timer(st, 240_000 + day) is None  # the retention is over
+    old = ContactLive(last_seen_ms=0, cleanup_ms=60_000 + day)  # stored before timer_ms existed
+    assert on_retention_timer(old, 60_000 + day) is None
+    assert on_retention_timer(old, 120_000 + day) == NOT_MINE

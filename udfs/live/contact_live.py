@@ -27,7 +27,8 @@ class ContactLive:
     exit_ms: Optional[int] = None
     last_seen_ms: int = 0  # latest event time of the contact's records (retention)
     sent: Optional[tuple] = None  # (key, QueueStay) last sent
-    cleanup_ms: Optional[int] = None  # the retention timer registered
+    cleanup_ms: Optional[int] = None  # when the retention is over (``cleanup_at``)
+    timer_ms: Optional[int] = None  # the one retention timer registered (``retention_timer``)
 
 
 def _earliest(current: Optional[int], candidate: Optional[int], floor: Optional[int]
@@ -96,6 +97,34 @@ def cleanup_at(st: ContactLive, retention_ms: int) -> int:
     """When the contact's state goes: its retention after its latest event, rounded up to the
     minute so that one timer serves a contact's events."""
     return -(-(st.last_seen_ms + retention_ms) // 60_000) * 60_000
+
+
+def retention_timer(st: ContactLive, retention_ms: int) -> Optional[int]:
+    """After a record: the timer to register, if any. One at a time per contact: its events
+    move the cleanup time later, and the timer, when it fires early, waits again for the
+    current one (``on_retention_timer``) instead of every event registering a timer of its own
+    (each a call into Java, and each firing again at the end of a bounded input)."""
+    st.cleanup_ms = cleanup_at(st, retention_ms)
+    if st.timer_ms is not None:
+        return None
+    st.timer_ms = st.cleanup_ms
+    return st.timer_ms
+
+
+#: ``on_retention_timer``: not this contact's timer (an earlier one, already waited again)
+NOT_MINE = -1
+
+
+def on_retention_timer(st: ContactLive, now_ms: int) -> Optional[int]:
+    """A retention timer fired: ``NOT_MINE``, None when the retention is over (then
+    ``on_retention``), or the later timer to wait for."""
+    expected = st.timer_ms if st.timer_ms is not None else st.cleanup_ms  # (older states)
+    if expected != now_ms:
+        return NOT_MINE
+    if st.cleanup_ms is not None and st.cleanup_ms > now_ms:
+        st.timer_ms = st.cleanup_ms
+        return st.timer_ms
+    return None
 
 
 def stale_enqueue(ev: ContactEvent, watermark: int, retention_ms: int) -> bool:

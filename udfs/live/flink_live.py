@@ -41,11 +41,13 @@ from udfs.live.agent_live import (
     timeout_at,
 )
 from udfs.live.contact_live import (
+    NOT_MINE,
     ContactLive,
-    cleanup_at,
     on_contact_event,
     on_ctr,
     on_retention,
+    on_retention_timer,
+    retention_timer,
     stale_enqueue,
 )
 from udfs.live.live_records import agent_live_record, queue_live_record
@@ -131,10 +133,9 @@ class LiveContactFunction(KeyedCoProcessFunction):
         Java at the source, ``tests/test_source_key_time.py``): no context call."""
         st = self.state.get(key) or ContactLive()
         messages = apply(st)
-        at = cleanup_at(st, self.retention_ms)
-        if st.cleanup_ms != at:
-            st.cleanup_ms = at
-            ctx.timer_service().register_event_time_timer(at)
+        timer = retention_timer(st, self.retention_ms)
+        if timer is not None:
+            ctx.timer_service().register_event_time_timer(timer)
         self.state.put(key, st)
         clock = self.clock.saw(event_ms)
         if clock is not None:
@@ -159,7 +160,14 @@ class LiveContactFunction(KeyedCoProcessFunction):
     def on_timer(self, timestamp: int, ctx: KeyedCoProcessFunction.OnTimerContext):
         contact_id = ctx.get_current_key()
         st = self.state.get(contact_id)
-        if st is None or st.cleanup_ms != timestamp:
+        if st is None:
+            return
+        later = on_retention_timer(st, timestamp)
+        if later == NOT_MINE:
+            return
+        if later is not None:
+            ctx.timer_service().register_event_time_timer(later)
+            self.state.put(contact_id, st)
             return
         for key, msg in on_retention(st, contact_id, timestamp):
             yield Row(key, msg)
