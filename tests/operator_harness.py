@@ -57,6 +57,9 @@ class ListState(_Keyed):
     def add(self, value) -> None:
         self._set(self._get([]) + [value])
 
+    def add_all(self, values) -> None:
+        self._set(self._get([]) + list(values))
+
     def update(self, values) -> None:
         self._set(list(values))
 

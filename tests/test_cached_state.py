@@ -202,8 +202,8 @@ def test_too_many_held_items_are_written_at_once() -> None:
 def test_held_parts_write_the_union_of_changed_parts_once_from_the_object_as_it_is() -> None:
     writes: list = []
     backend = Backend(FakeKeyedValue())
-    held = HeldParts(lambda obj, parts: writes.append((backend.states[0].key, dict(obj),
-                                                        sorted(map(str, parts)))),
+    held = HeldParts(lambda key, obj, parts: writes.append((key, dict(obj),
+                                                             sorted(map(str, parts)))),
                      WriteBack(backend.set_key), max_dirty=3)
     a = {"n": 1}
     held.mark("a", a, ("points",))

@@ -186,12 +186,12 @@ class CachedLists:
 
 class HeldParts:
     """Per key, an object the operator caches itself (the agent operator's ``AgentState``) and
-    the parts of it that changed since the last flush; at the flush ``write(obj, parts)`` writes
-    them under the key, from the object as it is then (a part changed ten times is written
-    once). The caller reads ``held(key)`` before Flink state on a miss of its own cache, which
-    may have evicted the object since."""
+    the parts of it that changed since the last flush; at the flush ``write(key, obj, parts)``
+    writes them under the key, from the object as it is then (a part changed ten times is
+    written once). The caller reads ``held(key)`` before Flink state on a miss of its own
+    cache, which may have evicted the object since."""
 
-    def __init__(self, write: Callable[[object, set], None], write_back: WriteBack,
+    def __init__(self, write: Callable[[object, object, set], None], write_back: WriteBack,
                  max_dirty: int = MAX_DIRTY):
         self.write_parts = write
         self.write_back = write_back
@@ -221,12 +221,12 @@ class HeldParts:
         before the caller asks Flink state a question about all of the key's entries."""
         entry = self.dirty.pop(key, None)
         if entry is not None:
-            self.write_parts(*entry)
+            self.write_parts(key, *entry)
 
     def write(self, set_key: Callable[[object], None]) -> int:
         for key, (obj, parts) in self.dirty.items():
             set_key(key)
-            self.write_parts(obj, parts)
+            self.write_parts(key, obj, parts)
         written = len(self.dirty)
         self.dirty = {}
         return written

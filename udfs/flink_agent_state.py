@@ -94,7 +94,7 @@ from udfs.windows import fire_time, is_fired
 PICKLED = Types.PICKLED_BYTE_ARRAY()
 AGENT_CACHE_SIZE = 4096  # deserialized agents kept in memory per operator instance
 #: the parts of an agent's state besides its windows (``_store``)
-POINTS, HISTORY = "points", "history"
+POINTS, APPENDED, HISTORY = "points", "appended", "history"
 log = logging.getLogger(__name__)
 
 
@@ -105,6 +105,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.points = self.history = self.windows = self.pending = None
         self.cache: LruCache = LruCache(cache_size)
         self.held: Optional[HeldParts] = None
+        self.appended: dict = {}  # agent -> points added since the last write (write-back)
         self.timers = RegisteredTimers()
         self.counters: dict = {}
         self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
@@ -119,6 +120,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.cache = LruCache(self.cache_size)
         write_back = write_back_of(runtime_context)
         self.held = None if write_back is None else HeldParts(self._write, write_back)
+        self.appended = {}
         self.timers = RegisteredTimers()
         self.ingest.open(runtime_context)
         group = runtime_context.get_metrics_group().add_group("agents")
@@ -156,7 +158,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         """Note the parts that changed (written now, or at the next flush marker); ``windows``:
         starts of the windows that changed."""
         if self.held is None:
-            self._write(st, {POINTS} if points else (), history, windows)
+            self._write(agent_arn, st, {POINTS} if points else (), history, windows)
             return
         parts = [*windows]
         if points:
@@ -166,11 +168,16 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if parts:
             self.held.mark(agent_arn, st, parts)
 
-    def _write(self, st: AgentState, parts, history: bool = False, windows=()) -> None:
-        """Write the parts of ``st`` named in ``parts`` (``POINTS``, ``HISTORY``, window starts)
+    def _write(self, agent_arn: str, st: AgentState, parts, history: bool = False,
+               windows=()) -> None:
+        """Write the parts of ``st`` named in ``parts`` (``POINTS``: the whole timeline, after a
+        prune; ``APPENDED``: the points added since the last write; ``HISTORY``; window starts)
         and those given as ``history`` and ``windows``, for the current key."""
+        added = self.appended.pop(agent_arn, None)
         if POINTS in parts:
-            self.points.update(st.points)
+            self.points.update(st.points)  # (the points added since are in it)
+        elif added:
+            self.points.add_all(added)
         if history or HISTORY in parts:
             self.history.update(stored_history(st))
         for ws in (*windows, *(p for p in parts if type(p) is int)):
@@ -187,6 +194,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.cache.pop(agent_arn)
         if self.held is not None:
             self.held.drop(agent_arn)
+            self.appended.pop(agent_arn, None)
         self.points.clear()
         self.history.clear()
         self.windows.clear()
@@ -255,8 +263,9 @@ class AgentStateFunction(KeyedCoProcessFunction):
             return
         if self.held is None:
             self.points.add(inserted.point)
-        else:  # the whole timeline once at the flush: one write for all events until then
-            self.held.mark(agent_arn, st, (POINTS,))
+        else:  # appended at the flush, all of the agent's new points in one call
+            self.appended.setdefault(agent_arn, []).append(inserted.point)
+            self.held.mark(agent_arn, st, (APPENDED,))
         for put in missed_puts(agent_arn, ev.event_ms, ev.contacts, inserted.moved):
             yield MISSED_PUT_TAG, keyed_row(missed_key(put), put)
         timer = window_timer(ev.event_ms, self.s.window_ms)

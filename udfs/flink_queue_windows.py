@@ -89,11 +89,11 @@ class QueueWindowsFunction(KeyedProcessFunction):
         known = self._windows_of(key)
         known[ws] = win
         if self.held is None:
-            self._write(known, (ws,))
+            self._write(key, known, (ws,))
         else:
             self.held.mark(key, known, (ws,))
 
-    def _write(self, known: dict, starts) -> None:
+    def _write(self, key: str, known: dict, starts) -> None:
         for ws in starts:
             win = known.get(ws)
             if win is None:
