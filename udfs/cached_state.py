@@ -189,18 +189,23 @@ class HeldParts:
     the parts of it that changed since the last flush; at the flush ``write(key, obj, parts)``
     writes them under the key, from the object as it is then (a part changed ten times is
     written once). The caller reads ``held(key)`` before Flink state on a miss of its own
-    cache, which may have evicted the object since."""
+    cache, which may have evicted the object since. Without ``write_back`` every change is
+    written at once, under the caller's current key."""
 
-    def __init__(self, write: Callable[[object, object, set], None], write_back: WriteBack,
-                 max_dirty: int = MAX_DIRTY):
+    def __init__(self, write: Callable[[object, object, set], None],
+                 write_back: Optional[WriteBack], max_dirty: int = MAX_DIRTY):
         self.write_parts = write
         self.write_back = write_back
         self.max_dirty = max_dirty
         #: key -> (object, parts changed)
         self.dirty: dict = {}
-        write_back.values.append(self)
+        if write_back is not None:
+            write_back.values.append(self)
 
     def mark(self, key, obj, parts) -> None:
+        if self.write_back is None:
+            self.write_parts(key, obj, set(parts))
+            return
         entry = self.dirty.get(key)
         if entry is None:
             entry = self.dirty[key] = (obj, set())

@@ -105,7 +105,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
         self.points = self.history = self.windows = self.pending = None
         self.cache: LruCache = LruCache(cache_size)
         self.held: Optional[HeldParts] = None
-        self.appended: dict = {}  # agent -> points added since the last write (write-back)
+        self.appended: dict = {}  # agent -> points added since the last write
         self.timers = RegisteredTimers()
         self.counters: dict = {}
         self.ingest = Ingest(STREAM_AGENT_EVENTS, settings)
@@ -119,7 +119,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
             MapStateDescriptor("agent-pending", Types.LONG(), PICKLED))
         self.cache = LruCache(self.cache_size)
         write_back = write_back_of(runtime_context)
-        self.held = None if write_back is None else HeldParts(self._write, write_back)
+        self.held = HeldParts(self._write, write_back)
         self.appended = {}
         self.timers = RegisteredTimers()
         self.ingest.open(runtime_context)
@@ -131,7 +131,7 @@ class AgentStateFunction(KeyedCoProcessFunction):
     # -- state ------------------------------------------------------------------------------
     def _load(self, agent_arn: str) -> AgentState:
         st = self.cache.get(agent_arn)
-        if st is None and self.held is not None:
+        if st is None:
             st = self.held.held(agent_arn)  # evicted from the cache with changes unwritten
             if st is not None:
                 self.cache.put(agent_arn, st)
@@ -157,9 +157,6 @@ class AgentStateFunction(KeyedCoProcessFunction):
                history: bool = False, windows=()) -> None:
         """Note the parts that changed (written now, or at the next flush marker); ``windows``:
         starts of the windows that changed."""
-        if self.held is None:
-            self._write(agent_arn, st, {POINTS} if points else (), history, windows)
-            return
         parts = [*windows]
         if points:
             parts.append(POINTS)
@@ -168,19 +165,18 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if parts:
             self.held.mark(agent_arn, st, parts)
 
-    def _write(self, agent_arn: str, st: AgentState, parts, history: bool = False,
-               windows=()) -> None:
+    def _write(self, agent_arn: str, st: AgentState, parts) -> None:
         """Write the parts of ``st`` named in ``parts`` (``POINTS``: the whole timeline, after a
-        prune; ``APPENDED``: the points added since the last write; ``HISTORY``; window starts)
-        and those given as ``history`` and ``windows``, for the current key."""
+        prune; ``APPENDED``: the points added since the last write; ``HISTORY``; window starts),
+        for the current key."""
         added = self.appended.pop(agent_arn, None)
         if POINTS in parts:
             self.points.update(st.points)  # (the points added since are in it)
         elif added:
             self.points.add_all(added)
-        if history or HISTORY in parts:
+        if HISTORY in parts:
             self.history.update(stored_history(st))
-        for ws in (*windows, *(p for p in parts if type(p) is int)):
+        for ws in (p for p in parts if type(p) is int):
             ctrs, emitted, frozen = st.ctrs.get(ws), st.emitted.get(ws), st.frozen.get(ws)
             if ctrs is None and emitted is None and frozen is None:
                 self.windows.remove(ws)
@@ -192,9 +188,8 @@ class AgentStateFunction(KeyedCoProcessFunction):
     def _drop(self, agent_arn: str) -> None:
         """The agent is quiet past its retention with nothing left to emit (SPEC §3)."""
         self.cache.pop(agent_arn)
-        if self.held is not None:
-            self.held.drop(agent_arn)
-            self.appended.pop(agent_arn, None)
+        self.held.drop(agent_arn)
+        self.appended.pop(agent_arn, None)
         self.points.clear()
         self.history.clear()
         self.windows.clear()
@@ -261,11 +256,9 @@ class AgentStateFunction(KeyedCoProcessFunction):
         if inserted is None:
             self.counters["event_duplicates"].inc()
             return
-        if self.held is None:
-            self.points.add(inserted.point)
-        else:  # appended at the flush, all of the agent's new points in one call
-            self.appended.setdefault(agent_arn, []).append(inserted.point)
-            self.held.mark(agent_arn, st, (APPENDED,))
+        # appended now, or at the flush: all of the agent's new points in one call
+        self.appended.setdefault(agent_arn, []).append(inserted.point)
+        self.held.mark(agent_arn, st, (APPENDED,))
         for put in missed_puts(agent_arn, ev.event_ms, ev.contacts, inserted.moved):
             yield MISSED_PUT_TAG, keyed_row(missed_key(put), put)
         timer = window_timer(ev.event_ms, self.s.window_ms)

@@ -64,14 +64,14 @@ class QueueWindowsFunction(KeyedProcessFunction):
         self.late_puts = runtime_context.get_metrics_group().add_group("queues").counter(
             "late_puts")
         self.cache = LruCache(QUEUE_CACHE_SIZE)
-        self.held = None if write_back is None else HeldParts(self._write, write_back)
+        self.held = HeldParts(self._write, write_back)
 
     # -- state: {window start: QueueWindow, or None when it has none} per key, in memory ------
     def _windows_of(self, key: str) -> dict:
         """The key's windows read so far (a window not in it is read from Flink state)."""
         known = self.cache.get(key)
         if known is None:
-            known = (self.held.held(key) if self.held is not None else None) or {}
+            known = self.held.held(key) or {}
             self.cache.put(key, known)
         return known
 
@@ -88,10 +88,7 @@ class QueueWindowsFunction(KeyedProcessFunction):
         """Store (None: remove) a window: now, or at the next flush marker."""
         known = self._windows_of(key)
         known[ws] = win
-        if self.held is None:
-            self._write(key, known, (ws,))
-        else:
-            self.held.mark(key, known, (ws,))
+        self.held.mark(key, known, (ws,))
 
     def _write(self, key: str, known: dict, starts) -> None:
         for ws in starts:
@@ -173,8 +170,7 @@ class QueueWindowsFunction(KeyedProcessFunction):
                 self._put(key, due.seal, win)
         if self._get(key, due.drop) is not None:
             self._put(key, due.drop, None)
-            if self.held is not None:
-                self.held.write_now(key)  # Flink state answers for all of the key's windows
+            self.held.write_now(key)  # Flink state answers for all of the key's windows
             self._windows_of(key).pop(due.drop, None)  # removed from Flink state too
             if self.windows.is_empty():  # the key is quiet past its retention: nothing stays
                 self.name.clear(key)
