@@ -7,9 +7,10 @@ from other operators.
 batches for their operator and ``entry`` wraps the operator's function so that it sees one
 record at a time under its own key (``udfs.flink_batches``). A wrapped function emits its
 outputs in batches as well, one per output stream and call: ``output_type`` and
-``side_output`` give those streams their batch types, ``rows`` splits a batch of sink rows
-(a ``Batcher`` takes output batches as they are). With batching off (0, or process mode) all of
-them leave the streams, types and the function as they are.
+``side_output`` give those streams their batch types (messages to a keyed operator packed per
+subtask, sink rows in columns), ``rows`` splits a batch of sink rows (a ``Batcher`` takes
+output batches as they are). ``keyed_process`` wires a function with both. With batching off
+(0, or process mode) all of them leave the streams, types and the function as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from udfs.flink_batches import (
     BatchedKeyedBroadcastProcess,
     BatchedKeyedCoProcess,
     BatchedKeyedProcess,
+    packs,
 )
 from udfs.flink_outputs import KEYED_RAW_TYPE, KEYED_TYPE, OUTPUT_ROW_TYPE
 from udfs.settings import Settings
@@ -35,6 +37,9 @@ RAW_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.BASIC_ARRAY(Type
                        Types.INT()])
 PICKLED_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.STRING()), Types.OBJECT_ARRAY(PICKLED),
                            Types.INT()])
+#: Row(subtasks, lists) of a wrapped function's messages to a keyed operator: one pickled list
+#: of (key, record) pairs per subtask that owns their keys (``udfs.flink_batches.packed``)
+PACKED_BATCH = Types.ROW([Types.BASIC_ARRAY(Types.INT()), Types.OBJECT_ARRAY(PICKLED)])
 #: longest wait of a record in a batch (batches also go out before every watermark and barrier)
 FLUSH_MS = 100
 
@@ -77,26 +82,36 @@ def keyed_input(stream: DataStream, settings: Settings, raw: bool = True) -> Key
     return keyed(stream, _value_type(settings, raw))
 
 
-def entry(fn, settings: Settings):
-    """``fn`` as it takes batches on every keyed input (``keyed_input``), or ``fn`` itself when
-    batching is off."""
+def entry(fn, settings: Settings, row_type: RowTypeInfo = OUTPUT_ROW_TYPE):
+    """``fn`` (its main output: ``row_type`` rows) as it takes batches on every keyed input
+    (``keyed_input``), or ``fn`` itself when batching is off."""
     if not settings.input_batch:
         return fn
-    wb = settings.state_write_back
+    wb, pack = settings.state_write_back, packs(row_type)
     if isinstance(fn, KeyedCoProcessFunction):
-        return BatchedKeyedCoProcess(fn, wb)
+        return BatchedKeyedCoProcess(fn, wb, pack)
     if isinstance(fn, KeyedBroadcastProcessFunction):
-        return BatchedKeyedBroadcastProcess(fn, wb)
-    return BatchedKeyedProcess(fn, wb)
+        return BatchedKeyedBroadcastProcess(fn, wb, pack)
+    return BatchedKeyedProcess(fn, wb, pack)
 
 
 def output_type(row_type: RowTypeInfo, settings: Settings):
     """The type of a wrapped function's output stream of ``row_type`` rows: with batches,
-    ``Row`` of one array per field (``udfs.flink_batches.Outputs``)."""
+    ``PACKED_BATCH`` for messages to a keyed operator, else ``Row`` of one array per field
+    (``udfs.flink_batches.Outputs``)."""
     if not settings.input_batch:
         return row_type
+    if packs(row_type):
+        return PACKED_BATCH
     return Types.ROW([Types.BASIC_ARRAY(t) if isinstance(t, BasicTypeInfo)
                       else Types.OBJECT_ARRAY(t) for t in row_type.get_field_types()])
+
+
+def keyed_process(keyed_stream, fn, row_type: RowTypeInfo, settings: Settings) -> DataStream:
+    """``keyed_stream.process(fn)`` (a keyed, connected or broadcast-connected stream of
+    ``keyed_input``s), its main output ``row_type`` rows, in batches when batching is on."""
+    return keyed_stream.process(entry(fn, settings, row_type),
+                                output_type=output_type(row_type, settings))
 
 
 def side_output(op: DataStream, tag: OutputTag, settings: Settings) -> DataStream:

@@ -24,7 +24,7 @@ from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 
-from jobs.batches import batched, entry, keyed_input, output_type, rows, side_output
+from jobs.batches import batched, keyed_input, keyed_process, rows, side_output
 from udfs.flink_outputs import KEYED_TYPE, OUTPUT_ROW_TYPE
 from udfs.live.flink_live import (
     CLOCK_STATE,
@@ -89,30 +89,25 @@ def build_live(env: StreamExecutionEnvironment, settings: Settings,
     if contact_events is not None:
         ends = (ctr_ends(ctrs, idleness_ms) if ctrs is not None
                 else env.from_collection([], type_info=KEYED_TYPE))
-        contacts = (keyed_input(contact_events, settings)
-                    .connect(keyed_input(batched(ends, settings, raw=False), settings, raw=False))
-                    .process(entry(LiveContactFunction(settings), settings),
-                             output_type=output_type(KEYED_TYPE, settings))
-                    .name("live contact"))
+        contacts = keyed_process(
+            keyed_input(contact_events, settings)
+            .connect(keyed_input(batched(ends, settings, raw=False), settings, raw=False)),
+            LiveContactFunction(settings), KEYED_TYPE, settings).name("live contact")
         messages.append(batched(contacts, settings, raw=False))
         clocks.append(contacts.get_side_output(CLOCK_TAG))
     if agent_events is not None:
-        agents = (keyed_input(agent_events, settings)
-                  .process(entry(LiveAgentFunction(settings), settings),
-                           output_type=output_type(KEYED_TYPE, settings))
-                  .name("live agent"))
+        agents = keyed_process(keyed_input(agent_events, settings), LiveAgentFunction(settings),
+                               KEYED_TYPE, settings).name("live agent")
         messages.append(batched(agents, settings, raw=False))
         members = batched(side_output(agents, PROFILE_TAG, settings), settings, raw=False)
-        profiles = (keyed_input(members, settings, raw=False)
-                    .process(entry(LiveProfileFunction(settings), settings),
-                             output_type=output_type(KEYED_TYPE, settings))
-                    .name("live profiles"))
+        profiles = keyed_process(keyed_input(members, settings, raw=False),
+                                 LiveProfileFunction(settings), KEYED_TYPE,
+                                 settings).name("live profiles")
         messages.append(batched(profiles, settings, raw=False))
         clocks.append(agents.get_side_output(CLOCK_TAG))
     merged = messages[0].union(*messages[1:]) if len(messages) > 1 else messages[0]
     clock = clocks[0].union(*clocks[1:]) if len(clocks) > 1 else clocks[0]
-    ticks = (keyed_input(merged, settings, raw=False).connect(clock.broadcast(CLOCK_STATE))
-             .process(entry(LiveTickFunction(settings), settings),
-                      output_type=output_type(OUTPUT_ROW_TYPE, settings))
-             .name("live ticks"))
+    ticks = keyed_process(
+        keyed_input(merged, settings, raw=False).connect(clock.broadcast(CLOCK_STATE)),
+        LiveTickFunction(settings), OUTPUT_ROW_TYPE, settings).name("live ticks")
     return rows(ticks, settings)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
-from jobs.batches import batched, entry, keyed_input, output_type, rows, side_output, stream_type
+from jobs.batches import batched, keyed_input, keyed_process, rows, side_output, stream_type
 from jobs.sources import SourceFactory, key_time_class
 from udfs.flink_agent_state import AgentStateFunction
 from udfs.flink_contact_state import ContactStateFunction
@@ -83,10 +83,9 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
     if ce is not None or ct is not None:
         ce = ce if ce is not None else _empty(env, stream_type(settings))
         ct = ct if ct is not None else _empty(env, stream_type(settings))
-        contacts = (keyed_input(ce, settings).connect(keyed_input(ct, settings))
-                    .process(entry(ContactStateFunction(settings), settings),
-                             output_type=output_type(KEYED_TYPE, settings))
-                    .name("contact state"))
+        contacts = keyed_process(keyed_input(ce, settings).connect(keyed_input(ct, settings)),
+                                 ContactStateFunction(settings), KEYED_TYPE,
+                                 settings).name("contact state")
         outputs.append(rows(side_output(contacts, OUTPUT_TAG, settings), settings))
         agent_puts = batched(side_output(contacts, AGENT_PUT_TAG, settings), settings,
                              raw=False)
@@ -94,10 +93,9 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
         ae = ae if ae is not None else _empty(env, stream_type(settings))
         if agent_puts is None:
             agent_puts = _empty(env, stream_type(settings, raw=False))
-        agents = (keyed_input(ae, settings).connect(keyed_input(agent_puts, settings, raw=False))
-                  .process(entry(AgentStateFunction(settings), settings),
-                           output_type=output_type(OUTPUT_ROW_TYPE, settings))
-                  .name("agent state"))
+        agents = keyed_process(
+            keyed_input(ae, settings).connect(keyed_input(agent_puts, settings, raw=False)),
+            AgentStateFunction(settings), OUTPUT_ROW_TYPE, settings).name("agent state")
         outputs.append(rows(agents, settings))
         outputs.append(rows(side_output(agents, OUTPUT_TAG, settings), settings))
     if contacts is not None:
@@ -105,19 +103,17 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings,
         if agents is not None:  # contacts_missed: the agents' MISSED/REJECTED, keyed by queue
             queue_puts = queue_puts.union(
                 batched(side_output(agents, MISSED_PUT_TAG, settings), settings, raw=False))
-        queue_rows = (keyed_input(queue_puts, settings, raw=False)
-                      .process(entry(QueueWindowsFunction(settings), settings),
-                               output_type=output_type(OUTPUT_ROW_TYPE, settings))
-                      .name("queue windows"))
+        queue_rows = keyed_process(keyed_input(queue_puts, settings, raw=False),
+                                   QueueWindowsFunction(settings), OUTPUT_ROW_TYPE,
+                                   settings).name("queue windows")
         outputs.append(rows(queue_rows, settings))
     if settings.report_windows:  # report intervals: rollups of the primary windows
         primaries = [batched(side_output(op, REPORT_TAG, settings), settings, raw=False)
                      for op in (queue_rows, agents) if op is not None]
         first, rest = primaries[0], primaries[1:]
-        reports = (keyed_input(first.union(*rest) if rest else first, settings, raw=False)
-                   .process(entry(ReportWindowsFunction(settings), settings),
-                            output_type=output_type(OUTPUT_ROW_TYPE, settings))
-                   .name("report windows"))
+        reports = keyed_process(
+            keyed_input(first.union(*rest) if rest else first, settings, raw=False),
+            ReportWindowsFunction(settings), OUTPUT_ROW_TYPE, settings).name("report windows")
         outputs.append(rows(reports, settings))
     first, rest = outputs[0], outputs[1:]
     return first.union(*rest) if rest else first

@@ -37,12 +37,14 @@ from udfs.flink_batches import (
     KeyedStates,
     KeySwitch,
     Outputs,
+    Packing,
     check_parallelism,
     columns,
+    packed,
+    packs,
 )
+from udfs.flink_outputs import AGENT_PUT_TAG, KEYED_TYPE, OUTPUT_ROW_TYPE
 from udfs.memo import Memo
-
-pytestmark = [pytest.mark.slow]
 
 SIDE, OTHER, CLOCK = OutputTag("side"), OutputTag("other"), OutputTag("clock")
 
@@ -110,6 +112,46 @@ def test_both_inputs_of_a_two_input_function_are_unpacked_under_their_keys() -> 
     assert list(fn.process_element2((("a3", "a4"), ("put", "put2")), None)) == [
         (CLOCK, 7), (CLOCK, 7), (SIDE, Row(("a3", "a4"), ("put", "put2")))]
     assert keys.current == ["a1", "a2", "a3", "a4"]
+
+
+class Subtasks:
+    """``udfs.flink_batches.Subtasks`` at parallelism 2 (Flink's assignment needs the JVM)."""
+
+    parallelism = 2
+
+    def __init__(self, owners: dict) -> None:
+        self.owners = owners
+
+    def of(self, key: str) -> int:
+        return self.owners[key]
+
+
+def test_messages_to_a_keyed_operator_go_packed_and_sink_rows_in_columns() -> None:
+    assert packs(KEYED_TYPE) and packs(AGENT_PUT_TAG.type_info)
+    assert not packs(OUTPUT_ROW_TYPE) and not packs(Types.LONG()) and not packs(None)
+    # one subtask: one list, in order
+    assert packed([["k1", 1], ["k2", 2]], None) == Row((0,), ([["k1", 1], ["k2", 2]],))
+    # two: one list per subtask that owns the keys, each in the order of its rows
+    two = Subtasks({"a": 1, "b": 0, "c": 1})
+    assert packed([["a", 1], ["b", 2], ["c", 3], ["a", 4]], two) == Row(
+        (1, 0), ([["a", 1], ["c", 3], ["a", 4]], [["b", 2]]))
+    out = Outputs(Packing(main=True, subtasks=two))
+    out.extend([Row("a", "m1"), (AGENT_PUT_TAG, Row("b", "p1")), (SIDE, Row("s", 1, "x")),
+                Row("c", "m2")])
+    assert out.batches() == [Row((1,), ([["a", "m1"], ["c", "m2"]],)),
+                             (AGENT_PUT_TAG, Row((0,), ([["b", "p1"]],))),
+                             (SIDE, Row(("s",), (1,), ("x",)))]
+
+
+def test_a_packed_list_is_unpacked_under_the_keys_inside_it() -> None:
+    keys = lazy_switch()
+    # a batch mixes single records and lists packed by an operator (under the representative)
+    batch = (("c1", "kg0", "c4"), ("r1", [["c2", "r2"], ["c3", "r3"]], "r4"), 1)
+    seen = []
+    for key, record in keys.records(batch):
+        seen.append((key, record, keys.pending))
+    assert seen == [("c1", "r1", "c1"), ("c2", "r2", "c2"), ("c3", "r3", "c3"),
+                    ("c4", "r4", "c4")]
 
 
 def test_outputs_of_several_streams_keep_their_order_within_each() -> None:
@@ -340,6 +382,7 @@ def unbatched(hour: SimulatedHour, tmp_path_factory: pytest.TempPathFactory) -> 
     return run_dir(str(hour.dir), str(out), ["--parallelism", "2", "--input-batch", "0"])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("batch", ["256", "3"])  # 3: most batches go out when full
 def test_batched_outputs_equal_one_record_per_crossing(hour: SimulatedHour, unbatched: dict,

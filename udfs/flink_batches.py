@@ -14,9 +14,11 @@ An empty batch is the flush marker a batcher sends before each checkpoint barrie
 the function's cached states hold (``write_back_of``) are written then.
 
 Outputs go out in batches too (``Outputs``): what the function emits for one input batch, or
-one timer, reaches each output stream as one ``Row`` of field columns, one call into Java instead
-of one per record; Java splits it (``KeyGroupBatches.Unbatch`` before the sink, the ``Batcher``
-of the next keyed operator).
+one timer, reaches each output stream in one call into Java instead of one per record. Sink
+rows go as one ``Row`` of field columns, split by ``KeyGroupBatches.Unbatch``. Messages to the
+next keyed operator (``Row(key, record)``, ``packs``) go packed: one list of (key, record) pairs
+per subtask that owns their keys, pickled once (``Packing``), and that subtask's ``Batcher``
+puts the list into its next batch as it is; ``KeySwitch.records`` unpacks it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 from typing import Optional
 
 from pyflink.common import Row
+from pyflink.common.typeinfo import BasicTypeInfo, PickledBytesTypeInfo, RowTypeInfo
 from pyflink.datastream.functions import (
     KeyedBroadcastProcessFunction,
     KeyedCoProcessFunction,
@@ -108,14 +111,95 @@ class KeySwitch:
         self.pending = self.current = FLINK_KEY
 
     def records(self, batch):
-        """(key, value) of each record of ``batch`` (``Row(keys, values, parallelism)``), its
-        key the one ``ensure`` makes current while the caller handles it."""
+        """(key, value) of each record of ``batch`` (``Row(keys, values, parallelism)``; a
+        value that is a list is a packed list of (key, record) pairs, ``Packing``), its key the
+        one ``ensure`` makes current while the caller handles it."""
         if batch[2] != self._parallelism:
             check_parallelism(batch[2], self._parallelism)
         self.current = FLINK_KEY  # Flink made the batch's representative key current
         for key, value in zip(batch[0], batch[1]):
-            self.pending = key
-            yield key, value
+            if type(value) is list:
+                for key, record in value:
+                    self.pending = key
+                    yield key, record
+            else:
+                self.pending = key
+                yield key, value
+
+
+def packs(type_info) -> bool:
+    """Whether rows of ``type_info`` are messages to another keyed Python operator,
+    ``Row(key, pickled record)``: their output batches go packed (``Packing``)."""
+    if not isinstance(type_info, RowTypeInfo):
+        return False
+    fields = type_info.get_field_types()
+    return (len(fields) == 2 and isinstance(fields[0], BasicTypeInfo)
+            and isinstance(fields[1], PickledBytesTypeInfo))
+
+
+class Subtasks:
+    """Which subtask of the next keyed operator owns a key: Flink's key-group assignment of
+    ``Row(key)`` (as ``KeyGroupBatches.subtask`` in Java), asked once per key. The next keyed
+    operator runs at this operator's parallelism (``check_parallelism``)."""
+
+    def __init__(self, runtime_context: RuntimeContext):
+        info = runtime_context._runtime_context.getTaskInfo()
+        self.parallelism = info.getNumberOfParallelSubtasks()
+        self._max_parallelism = info.getMaxNumberOfParallelSubtasks()
+        self._memo = Memo(KEY_CACHE)
+        self._row = self._assign = None
+        if self.parallelism > 1:
+            from pemja import findClass
+
+            self._row = findClass("org.apache.flink.types.Row")
+            self._assign = findClass("org.apache.flink.runtime.state.KeyGroupRangeAssignment")
+
+    def of(self, key: str) -> int:
+        subtask = self._memo.get(key)
+        if subtask is None:
+            j = self._row(1)
+            j.setField(0, key)
+            subtask = self._memo.keep(key, self._assign.assignKeyToParallelOperator(
+                j, self._max_parallelism, self.parallelism))
+        return subtask
+
+
+def packed(rows: list, subtasks: Optional[Subtasks]) -> Row:
+    """Message rows ``[key, record]`` as ``Row(subtasks, lists)``: one list of them per subtask
+    that owns their keys, in their order (``subtasks`` None: one subtask)."""
+    if subtasks is None or subtasks.parallelism == 1:
+        return Row((0,), (rows,))
+    groups: dict = {}
+    of = subtasks.of
+    for row in rows:
+        subtask = of(row[0])
+        group = groups.get(subtask)
+        if group is None:
+            groups[subtask] = [row]
+        else:
+            group.append(row)
+    return Row(tuple(groups), tuple(groups.values()))
+
+
+class Packing:
+    """How a wrapped function's output streams go out (``Outputs.batches``): packed
+    (``packed``) when they carry messages to a keyed operator (``packs``), else in columns."""
+
+    __slots__ = ("main", "subtasks", "_tags")
+
+    def __init__(self, main: bool = False, subtasks: Optional[Subtasks] = None):
+        self.main = main
+        self.subtasks = subtasks
+        self._tags: dict = {}
+
+    def tag(self, tag) -> bool:
+        packs_tag = self._tags.get(tag.tag_id)
+        if packs_tag is None:
+            packs_tag = self._tags[tag.tag_id] = packs(tag.type_info)
+        return packs_tag
+
+    def batch(self, rows: list, pack: bool) -> Row:
+        return packed(rows, self.subtasks) if pack else columns(rows)
 
 
 class KeyedStates:
@@ -206,12 +290,14 @@ def columns(rows: list) -> Row:
 
 class Outputs:
     """What a function emits for one input batch or one timer, per output stream: the Rows of
-    the main output and of each side output, in their order, become one ``columns`` batch
-    each; an output that is not a Row (the live clock's numbers) goes out as it is."""
+    the main output and of each side output, in their order, become one batch each (``Packing``:
+    ``packed`` or ``columns``); an output that is not a Row (the live clock's numbers) goes out
+    as it is."""
 
-    __slots__ = ("main", "side", "other")
+    __slots__ = ("packing", "main", "side", "other")
 
-    def __init__(self):
+    def __init__(self, packing: Optional[Packing] = None):
+        self.packing = packing or _COLUMNS
         self.main: list = []
         self.side: dict = {}
         self.other: list = []
@@ -232,15 +318,19 @@ class Outputs:
                 main.append(out._values)
 
     def batches(self) -> list:
-        out = self.other
+        out, packing = self.other, self.packing
         if self.main:
-            out.append(columns(self.main))
+            out.append(packing.batch(self.main, packing.main))
         for tag, rows in self.side.values():
-            out.append((tag, columns(rows)))
+            out.append((tag, packing.batch(rows, packing.tag(tag))))
         return out
 
 
-def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx) -> list:
+_COLUMNS = Packing()
+
+
+def _each(keys: KeySwitch, write_back: Optional[WriteBack], packing: Packing, process, batch,
+          ctx) -> list:
     """The output batches of ``process`` over the records of ``batch`` (a function may return
     None instead of a generator when it emits nothing); the flush marker (no records) flushes
     ``write_back``."""
@@ -248,7 +338,7 @@ def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx)
         if write_back is not None:
             write_back.flush()
         return []
-    outputs, context = Outputs(), BatchContext(ctx, keys)
+    outputs, context = Outputs(packing), BatchContext(ctx, keys)
     for key, record in keys.records(batch):
         context.key = key
         out = process(record, context)
@@ -257,26 +347,30 @@ def _each(keys: KeySwitch, write_back: Optional[WriteBack], process, batch, ctx)
     return outputs.batches()
 
 
-def _batches(out) -> list:
+def _batches(out, packing: Packing) -> list:
     """The output batches of one call (a generator, or None)."""
     if out is None:
         return []
-    outputs = Outputs()
+    outputs = Outputs(packing)
     outputs.extend(out)
     return outputs.batches()
 
 
 class _Batched:
-    """What the wrappers share: the wrapped function's life cycle and timers, the switch and
-    the write-back of its cached states (``write_back``: on, when checkpoints are aligned)."""
+    """What the wrappers share: the wrapped function's life cycle and timers, the switch, the
+    write-back of its cached states (``write_back``: on, when checkpoints are aligned) and how
+    its outputs go (``packs_main``: its main output carries messages to a keyed operator)."""
 
-    def __init__(self, inner, write_back: bool = False):
+    def __init__(self, inner, write_back: bool = False, packs_main: bool = False):
         self.inner = inner
         self.use_write_back = write_back
+        self.packs_main = packs_main
         self.keys = None
         self.write_back: Optional[WriteBack] = None
+        self.packing = _COLUMNS
 
     def open(self, runtime_context: RuntimeContext):
+        self.packing = Packing(self.packs_main, Subtasks(runtime_context))
         self.keys = KeySwitch(runtime_context)
         states = KeyedStates(runtime_context, self.keys)
         if self.use_write_back:
@@ -287,33 +381,36 @@ class _Batched:
     def close(self):
         self.inner.close()
 
+    def _each(self, process, batch, ctx) -> list:
+        return _each(self.keys, self.write_back, self.packing, process, batch, ctx)
+
     def on_timer(self, timestamp: int, ctx):
         self.keys.timer()
-        return _batches(self.inner.on_timer(timestamp, ctx))
+        return _batches(self.inner.on_timer(timestamp, ctx), self.packing)
 
 
 class BatchedKeyedProcess(_Batched, KeyedProcessFunction):
     """A ``KeyedProcessFunction`` whose input comes in batches."""
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
-        return _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
+        return self._each(self.inner.process_element, value, ctx)
 
 
 class BatchedKeyedBroadcastProcess(_Batched, KeyedBroadcastProcessFunction):
     """A ``KeyedBroadcastProcessFunction`` whose keyed input comes in batches."""
 
     def process_element(self, value, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        return _each(self.keys, self.write_back, self.inner.process_element, value, ctx)
+        return self._each(self.inner.process_element, value, ctx)
 
     def process_broadcast_element(self, value, ctx: KeyedBroadcastProcessFunction.Context):
-        return _batches(self.inner.process_broadcast_element(value, ctx))
+        return _batches(self.inner.process_broadcast_element(value, ctx), self.packing)
 
 
 class BatchedKeyedCoProcess(_Batched, KeyedCoProcessFunction):
     """A ``KeyedCoProcessFunction`` whose two inputs come in batches."""
 
     def process_element1(self, value, ctx: KeyedCoProcessFunction.Context):
-        return _each(self.keys, self.write_back, self.inner.process_element1, value, ctx)
+        return self._each(self.inner.process_element1, value, ctx)
 
     def process_element2(self, value, ctx: KeyedCoProcessFunction.Context):
-        return _each(self.keys, self.write_back, self.inner.process_element2, value, ctx)
+        return self._each(self.inner.process_element2, value, ctx)

@@ -26,7 +26,9 @@ import org.apache.flink.util.Collector;
  * reaches the subtask that owns every key in it, and the Python operator makes each record's key
  * ({@link #key}) the current key of its keyed state backend before it handles the record, so
  * state and timers stay per key, exactly as without batches ({@code udfs/flink_batches.py}). The
- * values are the raw input strings from a source, or pickled records from another operator.
+ * values are the raw input strings from a source, or pickled records from another operator: one
+ * each, or a packed list of (key, record) pairs that the Python operator grouped for that subtask
+ * itself, with Flink's key-group assignment, and pickled once.
  *
  * <p>The batcher runs at the parallelism of the keyed operator it feeds (the job's default for
  * both; the Python side checks the {@code parallelism} field against its own and fails if they
@@ -120,27 +122,45 @@ public final class KeyGroupBatches {
         }
 
         /**
-         * {@code Row(key, value)}, or the output batch of a Python operator,
+         * {@code Row(key, value)}; the output batch of a Python operator in columns,
          * {@code Row([key0, ...], [value0, ...])} (see {@link Unbatch}): each record goes to the
-         * batch of its key's subtask.
+         * batch of its key's subtask; or a packed one, {@code Row([subtask0, ...], [list0, ...])}
+         * (each list the pickled (key, record) pairs of that subtask's keys): each list goes
+         * into that subtask's batch as one value, under its representative.
          */
         @Override
         public void processElement(StreamRecord<Row> element) {
             Row value = element.getValue();
             Object first = value.getField(0);
             if (first instanceof Object[]) {
-                Object[] keys = (Object[]) first;
+                Object[] heads = (Object[]) first;
                 Object[] values = (Object[]) value.getField(1);
-                for (int i = 0; i < keys.length; i++) {
-                    add((String) keys[i], values[i], element);
+                for (int i = 0; i < heads.length; i++) {
+                    if (heads[i] instanceof String) {
+                        String key = (String) heads[i];
+                        add(subtask(key, maxParallelism, parallelism), key, values[i], element);
+                    } else {
+                        int index = packedSubtask(heads[i]);
+                        add(index, representatives[index], values[i], element);
+                    }
                 }
             } else {
-                add((String) first, value.getField(1), element);
+                String key = (String) first;
+                add(subtask(key, maxParallelism, parallelism), key, value.getField(1), element);
             }
         }
 
-        private void add(String key, Object value, StreamRecord<Row> element) {
-            int index = subtask(key, maxParallelism, parallelism);
+        private int packedSubtask(Object head) {
+            int index = ((Number) head).intValue();
+            if (index < 0 || index >= parallelism) {
+                throw new IllegalStateException("a packed batch names subtask " + index
+                        + ", but this batcher runs at parallelism " + parallelism
+                        + ": the Python operator before it must run at the same parallelism");
+            }
+            return index;
+        }
+
+        private void add(int index, String key, Object value, StreamRecord<Row> element) {
             ArrayList<Object> batch = groups[index];
             if (batch == null) {
                 batch = groups[index] = new ArrayList<>(2 * Math.min(maxBatch, 64));
