@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 
 from udfs.live import agent_board, profile_board, queue_gauges
 from udfs.live.agent_live import AgentLive, activity, on_agent_event, on_timeout, share_of
@@ -237,6 +238,42 @@ def test_a_profiles_members_share_one_served_tuple():
     restored = pickle.loads(pickle.dumps(board))  # a later tick, from state
     profile_board.apply(restored, [ProfileMember("cy", 1, None, tuple(SERVED))])
     assert restored.members["cy"][0] is restored.members["ann"][0] is restored.members["bob"][0]
+
+
+def naive_sums(members: dict) -> dict:
+    """Every online member's share of each key it serves, summed from scratch."""
+    acc: dict = {}
+    for keys, shares in members.values():
+        for channel, share in shares or ():
+            for key in keys:
+                if key.endswith("|" + channel):
+                    acc[key] = [x + y for x, y in zip(acc.get(key, [0] * 9), share)]
+    return {k: Share(*v) for k, v in acc.items()}
+
+
+def test_a_profiles_sums_kept_as_members_change_equal_the_sums_from_scratch():
+    rng = random.Random(7)
+    other = ((queue_key("q2", "VOICE"), "Sales"), (queue_key("q2", "TASK"), None))
+    board, members = profile_board.ProfileBoard(), {}
+    for i in range(600):
+        agent = f"a{rng.randrange(12)}"
+        served = rng.choice([SERVED, other, SERVED + other, None, None, ()])
+        shares = rng.choice([None, (("VOICE", share()),), (("CHAT", share(available=0)),
+                             ("VOICE", Share(1, 0, 0, 1, 0, 1, 0, 2, 0))),
+                             (("TASK", share()), ("VOICE", share(available=0)))])
+        profile_board.apply(board, [ProfileMember(agent, i, shares, served)])
+        if served == ():
+            members.pop(agent, None)
+        else:
+            keys = (tuple(k for k, _ in served) if served is not None
+                    else members.get(agent, ((), None))[0])
+            members[agent] = (keys, shares)
+        assert profile_board.sums(board) == naive_sums(members), i
+        if i % 100 == 99:  # restored from state, or stored before the board kept totals
+            board = pickle.loads(pickle.dumps(board))
+            if i % 200 == 199:
+                board.totals = None
+    assert profile_board.sums(board) == naive_sums(members)
 
 
 # -- gauges ----------------------------------------------------------------------------------

@@ -13,9 +13,11 @@ members' shares due by then, so the gauges are those of the shares sent one by o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import add, sub
 from typing import Optional
 
 from udfs.live.messages import AgentShare, ProfileMember, Share, channel_of
+from udfs.memo import Memo
 
 
 @dataclass
@@ -25,23 +27,53 @@ class ProfileBoard:
     names: dict = field(default_factory=dict)  # queue key -> queue name
     sent: dict = field(default_factory=dict)  # queue key -> Share last sent
     last_tick: Optional[int] = None
+    #: (served queue keys, channel) -> (members online, their summed Share): kept as members
+    #: change, so that a tick does not sum every member again (None: a board stored before
+    #: there were totals; ``_totals`` makes them from the members)
+    totals: Optional[dict] = None
 
 
 def effective_ms(msg: ProfileMember) -> int:
     return msg.from_ms
 
 
+def _count(totals: dict, keys: tuple, shares: Optional[tuple], sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) one member's shares from the totals."""
+    for channel, share in shares or ():
+        group = (keys, channel)
+        n, total = totals.get(group, (0, None))
+        n += sign
+        if n == 0:
+            totals.pop(group, None)
+        elif total is None:
+            totals[group] = (n, share)
+        else:
+            totals[group] = (n, Share(*map(add if sign > 0 else sub, total, share)))
+
+
+def _totals(board: ProfileBoard) -> dict:
+    if board.totals is None:
+        board.totals = {}
+        for keys, shares in board.members.values():
+            _count(board.totals, keys, shares, 1)
+    return board.totals
+
+
 def apply(board: ProfileBoard, messages) -> None:
     """Apply members' messages, in the order they were sent. Members that serve the same keys
     share one tuple of them, so that a board of many agents pickles each set once (pickle keeps
     the sharing)."""
+    totals = _totals(board)
     interned = {keys: keys for keys, _ in board.members.values()}
     for msg in messages:
+        old = board.members.get(msg.agent_arn)
+        if old is not None:
+            _count(totals, old[0], old[1], -1)
         if msg.served == ():
             board.members.pop(msg.agent_arn, None)
             continue
         if msg.served is None:
-            keys = board.members.get(msg.agent_arn, ((), None))[0]
+            keys = old[0] if old is not None else ()
         else:
             for key, name in msg.served:
                 if name is not None:
@@ -49,21 +81,28 @@ def apply(board: ProfileBoard, messages) -> None:
             keys = tuple(key for key, _ in msg.served)
             keys = interned.setdefault(keys, keys)
         board.members[msg.agent_arn] = (keys, msg.shares)
+        _count(totals, keys, msg.shares, 1)
+
+
+#: (served queue keys, channel) -> the keys of that channel
+_OF_CHANNEL = Memo(4_096)
+
+
+def _of_channel(keys: tuple, channel: str) -> tuple:
+    group = (keys, channel)
+    found = _OF_CHANNEL.get(group)
+    if found is None:
+        found = _OF_CHANNEL.keep(group, tuple(k for k in keys if channel_of(k) == channel))
+    return found
 
 
 def sums(board: ProfileBoard) -> dict:
     """(queue key -> summed Share) of the members online now."""
     acc: dict = {}
-    for keys, shares in board.members.values():
-        if not shares:
-            continue
-        by_channel = dict(shares)
-        for key in keys:
-            share = by_channel.get(channel_of(key))
-            if share is None:
-                continue
+    for (keys, channel), (_, total) in _totals(board).items():
+        for key in _of_channel(keys, channel):
             current = acc.get(key)
-            acc[key] = share if current is None else Share(*map(sum, zip(current, share)))
+            acc[key] = total if current is None else Share(*map(add, current, total))
     return acc
 
 
