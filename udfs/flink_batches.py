@@ -77,8 +77,9 @@ class KeySwitch:
     def __init__(self, runtime_context: RuntimeContext):
         # PyFlink 2.2's thread-mode get_number_of_parallel_subtasks calls a method Flink 2
         # removed from the Java RuntimeContext; its TaskInfo has it
-        self._parallelism = (runtime_context._runtime_context.getTaskInfo()
-                             .getNumberOfParallelSubtasks())
+        info = runtime_context._runtime_context.getTaskInfo()
+        self._parallelism = info.getNumberOfParallelSubtasks()
+        self.max_parallelism = info.getMaxNumberOfParallelSubtasks()
         # pemja, the embedded interpreter's bridge, sees Flink's classes but not our jar's
         from pemja import findClass
 
@@ -142,25 +143,21 @@ class Subtasks:
     ``Row(key)`` (as ``KeyGroupBatches.subtask`` in Java), asked once per key. The next keyed
     operator runs at this operator's parallelism (``check_parallelism``)."""
 
-    def __init__(self, runtime_context: RuntimeContext):
-        info = runtime_context._runtime_context.getTaskInfo()
-        self.parallelism = info.getNumberOfParallelSubtasks()
-        self._max_parallelism = info.getMaxNumberOfParallelSubtasks()
+    def __init__(self, keys: KeySwitch):
+        self.parallelism = keys._parallelism
+        self._keys = keys  # its Java Row(key) per key, and the task's max parallelism
         self._memo = Memo(KEY_CACHE)
-        self._row = self._assign = None
+        self._assign = None
         if self.parallelism > 1:
             from pemja import findClass
 
-            self._row = findClass("org.apache.flink.types.Row")
             self._assign = findClass("org.apache.flink.runtime.state.KeyGroupRangeAssignment")
 
     def of(self, key: str) -> int:
         subtask = self._memo.get(key)
         if subtask is None:
-            j = self._row(1)
-            j.setField(0, key)
             subtask = self._memo.keep(key, self._assign.assignKeyToParallelOperator(
-                j, self._max_parallelism, self.parallelism))
+                self._keys._java_key(key), self._keys.max_parallelism, self.parallelism))
         return subtask
 
 
@@ -370,8 +367,8 @@ class _Batched:
         self.packing = _COLUMNS
 
     def open(self, runtime_context: RuntimeContext):
-        self.packing = Packing(self.packs_main, Subtasks(runtime_context))
         self.keys = KeySwitch(runtime_context)
+        self.packing = Packing(self.packs_main, Subtasks(self.keys))
         states = KeyedStates(runtime_context, self.keys)
         if self.use_write_back:
             self.write_back = WriteBack(self.keys.set)

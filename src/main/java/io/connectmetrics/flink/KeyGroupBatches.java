@@ -137,16 +137,14 @@ public final class KeyGroupBatches {
                 Object[] values = (Object[]) value.getField(1);
                 for (int i = 0; i < heads.length; i++) {
                     if (heads[i] instanceof String) {
-                        String key = (String) heads[i];
-                        add(subtask(key, maxParallelism, parallelism), key, values[i], element);
+                        add((String) heads[i], values[i], element);
                     } else {
                         int index = packedSubtask(heads[i]);
                         add(index, representatives[index], values[i], element);
                     }
                 }
             } else {
-                String key = (String) first;
-                add(subtask(key, maxParallelism, parallelism), key, value.getField(1), element);
+                add((String) first, value.getField(1), element);
             }
         }
 
@@ -158,6 +156,10 @@ public final class KeyGroupBatches {
                         + ": the Python operator before it must run at the same parallelism");
             }
             return index;
+        }
+
+        private void add(String key, Object value, StreamRecord<Row> element) {
+            add(subtask(key, maxParallelism, parallelism), key, value, element);
         }
 
         private void add(int index, String key, Object value, StreamRecord<Row> element) {
